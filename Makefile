@@ -1,0 +1,36 @@
+# The two commands: `make run` (the whole site on embedded servers) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench install install-test browser-deps lint clean help
+
+help:
+	@echo "make run    - install and start the whole site on embedded PostgreSQL and Kafka (http://127.0.0.1:8080)"
+	@echo "make test   - install and run every test against real PostgreSQL, Kafka-protocol broker and gunicorn"
+	@echo "make bench  - run the benchmarks under bench/ and print ratios against same-run baselines"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+$(STAMP): pyproject.toml | $(PY)
+	$(UV) pip install --quiet --python $(PY) -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) -m devstack.run
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) var test-artifacts tom_desc/_static

@@ -1,0 +1,40 @@
+"""Start a throw-away embedded PostgreSQL before pytest-django reads the settings.
+
+Loaded with ``-p devstack.pytest_plugin`` (pyproject addopts). When DATABASE_URL
+or DB_HOST is already set, the tests use that server instead, so CI can point
+them at a real PostgreSQL by configuration alone.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+from devstack.postgres import EmbeddedPostgres, free_port
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+_server: EmbeddedPostgres | None = None
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    # A hook wrapper runs before pytest-django's own hook imports the settings.
+    global _server
+    os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
+    if not (os.environ.get("DATABASE_URL") or os.environ.get("DB_HOST")):
+        datadir = Path(os.environ.get("TOM_TEST_PGDATA", REPO_DIR / "var" / "test-pg"))
+        _server = EmbeddedPostgres(datadir, free_port(), durable=False)
+        _server.destroy()  # a fresh cluster every run: no state leaks between runs
+        _server.start()
+        os.environ["DATABASE_URL"] = _server.database_url("tom_desc")
+    yield
+
+
+def pytest_unconfigure(config):
+    if _server is not None:
+        _server.stop("immediate")
+
+
+@pytest.fixture(scope="session")
+def embedded_postgres():
+    """The embedded server the run started (None when tests use an external database)."""
+    return _server

@@ -1,0 +1,181 @@
+"""Settings for tom_desc.
+
+Everything that differs between a laptop, CI and production is read from the
+environment (see tom_desc/env.py and docs/configuration.md); nothing secret
+lives in this file. Missing required configuration stops the process with a
+message that names the variable.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+from tom_common.default_settings import *  # noqa: F401,F403  (the TOM Toolkit's app list and defaults)
+from tom_common.default_settings import (
+    TOMTOOLKIT_AUTHENTICATION_BACKENDS,
+    TOMTOOLKIT_INSTALLED_APPS,
+    TOMTOOLKIT_MIDDLEWARE,
+)
+
+from tom_desc.env import database_config, env_bool, env_int, env_list, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = BASE_DIR.parent
+
+SECRET_KEY = env_secret("DJANGO_SECRET_KEY")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+if env_bool("BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+TOM_NAME = "DESC TOM"
+
+INSTALLED_APPS = TOMTOOLKIT_INSTALLED_APPS + [
+    "psqlextra",
+    "drf_spectacular",
+    "elasticc",
+]
+SITE_ID = 1
+
+MIDDLEWARE = list(TOMTOOLKIT_MIDDLEWARE)
+# whitenoise serves /static/ from gunicorn itself; it must sit right after SecurityMiddleware.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "whitenoise.middleware.WhiteNoiseMiddleware")
+
+ROOT_URLCONF = "tom_desc.urls"
+WSGI_APPLICATION = "tom_desc.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+DATABASES = {"default": database_config()}
+# psqlextra would otherwise run CREATE EXTENSION hstore on every new connection.
+POSTGRES_EXTRA_AUTO_EXTENSION_SET_UP = env_bool("POSTGRES_EXTRA_AUTO_EXTENSION_SET_UP", False)
+# The TOM Toolkit apps ship migrations made with AutoField; elasticc sets its own in apps.py.
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = TOMTOOLKIT_AUTHENTICATION_BACKENDS + [
+    # Lets scripts and tests authenticate with username/password directly.
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+FORMAT_MODULE_PATH = ["tom_base.formats"]
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "_static")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("STATIC_MANIFEST", not DEBUG)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# Without a collectstatic run (tests, `manage.py runserver`) whitenoise finds files in the apps.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "data")))
+MEDIA_URL = "/data/"
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "timestamped": {"format": "[{asctime}] {levelname} {name}: {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "timestamped"},
+    },
+    "loggers": {
+        "": {"handlers": ["console"], "level": LOG_LEVEL},
+        "django.db.backends": {"level": "INFO"},
+    },
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": env_str("CACHE_DIR", os.path.join(tempfile.gettempdir(), "tom_desc_cache")),
+    }
+}
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+# TOM Toolkit settings this site does not use, kept minimal.
+TARGET_TYPE = "SIDEREAL"
+MATCH_MANAGERS = {}
+FACILITIES = {}
+TOM_FACILITY_CLASSES = []
+DATA_PRODUCT_TYPES = {"photometry": ("photometry", "Photometry")}
+DATA_PROCESSORS = {}
+EXTRA_FIELDS = []
+GENERAL_SEARCH_FUNCTIONS = {}
+SELECTION_EXTRA_FIELDS = []
+AUTH_STRATEGY = "LOCKED"
+OPEN_URLS = ["/healthz", "/readyz"]
+TARGET_PERMISSIONS_ONLY = True
+TARGET_DEFAULT_PERMISSION = "PRIVATE"
+TARGET_LIST_COLUMNS = ["name", "type"]
+HOOKS = {}
+AUTO_THUMBNAILS = False
+THUMBNAIL_MAX_SIZE = (0, 0)
+THUMBNAIL_DEFAULT_SIZE = (200, 200)
+HINTS_ENABLED = False
+HINT_LEVEL = 20
+PLOTLY_THEME = "plotly_white"
+SHOW_PAGINATION_INFO = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tom_common.accounts.api_auth.TomTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DESC TOM API",
+    "DESCRIPTION": "ELAsTiCC objects, sources, alerts, truth and broker classifications.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# ---- ELAsTiCC ---------------------------------------------------------------------------
+# Kafka: the embedded tansu broker in development, a real cluster in production.
+KAFKA_BOOTSTRAP_SERVERS = env_str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+ELASTICC_ALERT_TOPIC = env_str("ELASTICC_ALERT_TOPIC", "elasticc-alerts")
+ELASTICC_FAKEBROKER_TOPIC = env_str("ELASTICC_FAKEBROKER_TOPIC", "elasticc-fakebroker")
+# Hash partitions for the per-object tables; changing it needs a new migration.
+ELASTICC_HASH_PARTITIONS = 16
+# Tables whose exact COUNT(*) the summary page runs; bigger ones use the planner's estimate.
+SUMMARY_EXACT_COUNT_LIMIT = env_int("SUMMARY_EXACT_COUNT_LIMIT", 1_000_000)
