@@ -21,9 +21,10 @@ def pytest_load_initial_conftests(early_config, parser, args):
     global _server
     os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
     if not (os.environ.get("DATABASE_URL") or os.environ.get("DB_HOST")):
-        datadir = Path(os.environ.get("TOM_TEST_PGDATA", REPO_DIR / "var" / "test-pg"))
+        # One fresh cluster per pytest process: parallel runs never share state.
+        datadir = Path(os.environ.get("TOM_TEST_PGDATA", REPO_DIR / "var" / "test-pg" / str(os.getpid())))
         _server = EmbeddedPostgres(datadir, free_port(), durable=False)
-        _server.destroy()  # a fresh cluster every run: no state leaks between runs
+        _server.destroy()
         _server.start()
         os.environ["DATABASE_URL"] = _server.database_url("tom_desc")
     yield
@@ -31,7 +32,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
 
 def pytest_unconfigure(config):
     if _server is not None:
-        _server.stop("immediate")
+        _server.destroy()
 
 
 @pytest.fixture(scope="session")

@@ -44,3 +44,14 @@ def test_digit_helpers():
     assert taxonomy.broad_class_of(22) == 2
     assert taxonomy.broad_class_of(0) == 0
     assert 215 in taxonomy.leaf_classids() and 11 not in taxonomy.leaf_classids()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reference_rows_survive_a_flush():
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+    assert GentypeOfClassId.objects.count() == 47
+    assert ClassIdOfGentype.objects.count() == 93
+    assert set(Group.objects.values_list("name", flat=True)) >= {"elasticc_admin", "elasticc_broker"}

@@ -1,0 +1,67 @@
+"""Fixtures shared by every app's tests: a real gunicorn serving the test database."""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from devstack.postgres import free_port
+
+PROJECT_DIR = Path(__file__).resolve().parent
+
+
+def _database_url(settings_dict: dict) -> str:
+    user = settings_dict["USER"] or "postgres"
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    return (f"postgres://{user}{password}@{settings_dict['HOST']}:{settings_dict['PORT'] or 5432}/"
+            f"{settings_dict['NAME']}")
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup, django_db_blocker):
+    """http://127.0.0.1:PORT of a gunicorn (2 workers) serving the test database.
+
+    The server runs in its own processes and sees only committed data: tests that
+    use it need ``@pytest.mark.django_db(transaction=True)``. The flush after such a
+    test empties every table; the elasticc app's post_migrate handler then restores
+    the taxonomy rows and groups.
+    """
+    from django.db import connection
+
+    port = free_port()
+    env = dict(os.environ,
+               DATABASE_URL=_database_url(connection.settings_dict),
+               DB_CONN_MAX_AGE="0",
+               STATIC_MANIFEST="0",
+               WHITENOISE_USE_FINDERS="1",
+               PYTHONPATH=str(PROJECT_DIR))
+    log_path = PROJECT_DIR.parent / "var" / f"gunicorn-test-{port}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "tom_desc.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--timeout", "120", "--preload", "--chdir", str(PROJECT_DIR)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{url}/accounts/login/", timeout=30).status_code == 200:
+                break
+        except (requests.ConnectionError, requests.Timeout):
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"gunicorn did not start; see {log_path}:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
