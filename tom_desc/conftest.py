@@ -65,3 +65,28 @@ def live_server_url(django_db_setup, django_db_blocker):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker():
+    """A tansu Kafka-protocol broker on a free port for the whole test session.
+
+    Its memory storage is shared by every test: use fresh topic and group names per test
+    (see the `unique_name` fixture).
+    """
+    from devstack.kafka import EmbeddedKafka
+
+    logfile = PROJECT_DIR.parent / "var" / "tansu-test.log"
+    logfile.parent.mkdir(parents=True, exist_ok=True)
+    broker = EmbeddedKafka(free_port(), logfile)
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def unique_name(request):
+    """A name no other test uses: for Kafka topics and consumer groups."""
+    import uuid
+
+    return f"{request.node.name[:40]}-{uuid.uuid4().hex[:8]}".replace("[", "-").replace("]", "")
