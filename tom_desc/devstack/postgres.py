@@ -100,7 +100,8 @@ class EmbeddedPostgres:
         if os.geteuid() != 0:
             return
         entry = _system_user()
-        _open_path_for_all(self.datadir)
+        # Parents only: PostgreSQL insists its data directory stays 0700/0750.
+        _open_path_for_all(self.datadir.parent)
         _open_path_for_all(bin_dir())
         for root, dirs, files in os.walk(bin_dir().parent):
             for name in dirs + files:

@@ -20,6 +20,9 @@ def pytest_load_initial_conftests(early_config, parser, args):
     # A hook wrapper runs before pytest-django's own hook imports the settings.
     global _server
     os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
+    # Tests serve static files from the apps directly, without a collectstatic run.
+    os.environ.setdefault("STATIC_MANIFEST", "0")
+    os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")
     if not (os.environ.get("DATABASE_URL") or os.environ.get("DB_HOST")):
         # One fresh cluster per pytest process: parallel runs never share state.
         datadir = Path(os.environ.get("TOM_TEST_PGDATA", REPO_DIR / "var" / "test-pg" / str(os.getpid())))

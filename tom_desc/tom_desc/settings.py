@@ -33,6 +33,7 @@ if env_bool("BEHIND_TLS_PROXY", False):
 TOM_NAME = "DESC TOM"
 
 INSTALLED_APPS = TOMTOOLKIT_INSTALLED_APPS + [
+    "django.contrib.humanize",
     "psqlextra",
     "drf_spectacular",
     "elasticc",
@@ -177,5 +178,6 @@ ELASTICC_ALERT_TOPIC = env_str("ELASTICC_ALERT_TOPIC", "elasticc-alerts")
 ELASTICC_FAKEBROKER_TOPIC = env_str("ELASTICC_FAKEBROKER_TOPIC", "elasticc-fakebroker")
 # Hash partitions for the per-object tables; changing it needs a new migration.
 ELASTICC_HASH_PARTITIONS = 16
-# Tables whose exact COUNT(*) the summary page runs; bigger ones use the planner's estimate.
-SUMMARY_EXACT_COUNT_LIMIT = env_int("SUMMARY_EXACT_COUNT_LIMIT", 1_000_000)
+# The summary page counts a table exactly when its heap is at most this big, otherwise it
+# shows the planner's statistics (see elasticc/summary.py).
+SUMMARY_EXACT_COUNT_MAX_BYTES = env_int("SUMMARY_EXACT_COUNT_MAX_BYTES", 64 * 1024 * 1024)

@@ -1,0 +1,192 @@
+"""`make run`: the whole site on one machine, on embedded servers unless told otherwise.
+
+1. start PostgreSQL (embedded, data in var/pg) unless DATABASE_URL or DB_HOST names one;
+2. start the Kafka-protocol broker (tansu) unless KAFKA_BOOTSTRAP_SERVERS names one;
+3. migrate, collect static files, make sure an administrator exists;
+4. generate and load the demo sky the first time;
+5. run gunicorn and the worker commands, each with its log in var/log/;
+6. on Ctrl-C (or SIGTERM) stop every child, then the broker and the database.
+The next run reuses var/: the database keeps its data, the admin keeps its password.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = REPO_DIR / "tom_desc"
+VAR = Path(os.environ.get("TOM_VAR_DIR", REPO_DIR / "var"))
+LOG_DIR = VAR / "log"
+
+log = logging.getLogger("devstack")
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen | None = field(default=None)
+
+    @property
+    def logfile(self) -> Path:
+        return LOG_DIR / f"{self.name}.log"
+
+
+def manage(*args: str, env: dict, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess:
+    """Run a management command in the foreground."""
+    cmd = [sys.executable, "manage.py", *args]
+    log.info("manage.py %s", " ".join(args))
+    kwargs = {"stdout": subprocess.DEVNULL} if quiet else {}
+    return subprocess.run(cmd, cwd=PROJECT_DIR, env=env, check=check, **kwargs)
+
+
+def secret_key_file() -> Path:
+    path = VAR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path
+
+
+class Stack:
+    def __init__(self, args):
+        self.args = args
+        self.env = dict(os.environ)
+        self.children: list[Child] = []
+        self.postgres = None
+        self.kafka = None
+        self.stopping = threading.Event()
+
+    # -- servers ---------------------------------------------------------------------
+    def start_postgres(self):
+        if self.env.get("DATABASE_URL") or self.env.get("DB_HOST"):
+            log.info("Using the database named by DATABASE_URL/DB_HOST")
+            return
+        from devstack.postgres import EmbeddedPostgres
+
+        self.postgres = EmbeddedPostgres(VAR / "pg", int(self.env.get("TOM_PG_PORT", "54329")))
+        self.postgres.start()
+        self.postgres.ensure_database("tom_desc")
+        self.env["DATABASE_URL"] = self.postgres.database_url("tom_desc")
+        log.info("PostgreSQL (embedded) on 127.0.0.1:%s, data in %s", self.postgres.port, self.postgres.datadir)
+
+    def start_kafka(self):
+        if self.env.get("KAFKA_BOOTSTRAP_SERVERS"):
+            log.info("Using the Kafka cluster at %s", self.env["KAFKA_BOOTSTRAP_SERVERS"])
+            return
+        from devstack.kafka import EmbeddedKafka
+
+        self.kafka = EmbeddedKafka(int(self.env.get("TOM_KAFKA_PORT", "9092")), LOG_DIR / "tansu.log")
+        self.kafka.start()
+        self.env["KAFKA_BOOTSTRAP_SERVERS"] = self.kafka.bootstrap_servers
+        log.info("Kafka-protocol broker (tansu, in memory) on %s", self.kafka.bootstrap_servers)
+
+    # -- site ------------------------------------------------------------------------
+    def prepare_site(self):
+        self.env.setdefault("DJANGO_SECRET_KEY_FILE", str(secret_key_file()))
+        self.env.setdefault("STATIC_ROOT", str(VAR / "static"))
+        self.env.setdefault("CACHE_DIR", str(VAR / "cache"))
+        self.env.setdefault("MEDIA_ROOT", str(VAR / "media"))
+        manage("migrate", "--no-input", "--verbosity", "0", env=self.env)
+        manage("collectstatic", "--no-input", "--verbosity", "0", env=self.env)
+        manage("ensure_admin", env=self.env)
+
+    def load_demo_data(self):
+        if self.args.no_demo:
+            return
+        demo_dir = VAR / "demo-sky"
+        if not (demo_dir / ".complete").exists():
+            manage("generate_demo_sky", "--objects", str(self.args.demo_objects), "--seed", "42",
+                   "--out", str(demo_dir), env=self.env)
+            (demo_dir / ".complete").touch()
+        # Idempotent: a second run adds nothing.
+        manage("load_snana_fits", str(demo_dir), env=self.env)
+
+    # -- children ----------------------------------------------------------------------
+    def plan_children(self):
+        py = sys.executable
+        self.children.append(Child("web", [
+            py, "-m", "gunicorn", "tom_desc.wsgi:application", "--bind", f"127.0.0.1:{self.args.port}",
+            "--workers", str(self.args.workers), "--timeout", "300", "--access-logfile", "-",
+        ]))
+
+    def start_children(self):
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        for child in self.children:
+            out = open(child.logfile, "ab")
+            # Own session: Ctrl-C reaches only this supervisor, which stops children in order.
+            child.process = subprocess.Popen(child.argv, cwd=PROJECT_DIR, env=self.env, stdout=out,
+                                             stderr=subprocess.STDOUT, start_new_session=True)
+            log.info("started %-18s pid %-7s log %s", child.name, child.process.pid, child.logfile)
+
+    def stop(self):
+        self.stopping.set()
+        for child in reversed(self.children):
+            if child.process and child.process.poll() is None:
+                child.process.terminate()
+        for child in reversed(self.children):
+            if child.process:
+                try:
+                    child.process.wait(15)
+                except subprocess.TimeoutExpired:
+                    child.process.kill()
+        if self.kafka:
+            self.kafka.stop()
+        if self.postgres:
+            self.postgres.stop()
+        log.info("stopped")
+
+    def supervise(self):
+        """Wait for a signal; report a child that dies (without restarting it in a loop)."""
+        reported = set()
+        while not self.stopping.wait(1.0):
+            for child in self.children:
+                if child.process and child.process.poll() is not None and child.name not in reported:
+                    reported.add(child.name)
+                    log.error("%s exited with %s; see %s", child.name, child.process.returncode, child.logfile)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("TOM_PORT", "8080")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("TOM_WEB_WORKERS", "3")))
+    parser.add_argument("--demo-objects", type=int, default=int(os.environ.get("TOM_DEMO_OBJECTS", "300")))
+    parser.add_argument("--no-demo", action="store_true", help="do not generate or load demo data")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+    VAR.mkdir(parents=True, exist_ok=True)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    stack = Stack(args)
+    signal.signal(signal.SIGTERM, lambda *_: stack.stopping.set())
+    try:
+        stack.start_postgres()
+        stack.start_kafka()
+        stack.prepare_site()
+        stack.load_demo_data()
+        stack.plan_children()
+        stack.start_children()
+        print(f"\n  tom_desc is running: http://127.0.0.1:{args.port}/elasticc/summary"
+              f"  (logs in {LOG_DIR}; Ctrl-C stops everything)\n", flush=True)
+        stack.supervise()
+    except KeyboardInterrupt:
+        pass
+    except subprocess.CalledProcessError as exc:
+        log.error("%s failed with exit code %s", " ".join(map(str, exc.cmd[1:])), exc.returncode)
+        return 1
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
