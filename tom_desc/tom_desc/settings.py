@@ -181,3 +181,6 @@ ELASTICC_HASH_PARTITIONS = 16
 # The summary page counts a table exactly when its heap is at most this big, otherwise it
 # shows the planner's statistics (see elasticc/summary.py).
 SUMMARY_EXACT_COUNT_MAX_BYTES = env_int("SUMMARY_EXACT_COUNT_MAX_BYTES", 64 * 1024 * 1024)
+
+# ---- Operations: /healthz and /readyz probes, export_users / import_users ---------------
+INSTALLED_APPS += ["ops"]

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Runs once, when the official postgres image initialises an empty data directory
+# (/docker-entrypoint-initdb.d). Creates the application's own role and database, so the
+# site never connects as the superuser. The role may create roles (the read-only roles
+# elasticc_ro and elasticc_admin_ro are made by migrations) but is not a superuser.
+#
+# Kept identical in docker/postgres-initdb.sh (compose) and k8s/base/postgres-initdb.sh
+# (Kubernetes ConfigMap); a test checks that they match.
+set -eu
+
+app_user="${TOM_DESC_DB_USER:-tom_desc}"
+app_db="${TOM_DESC_DB_NAME:-tom_desc}"
+pass_file="${TOM_DESC_DB_PASS_FILE:-/run/secrets/db_password}"
+
+if [ ! -s "$pass_file" ]; then
+    echo "postgres-initdb: $pass_file is missing or empty; cannot create role $app_user" >&2
+    exit 1
+fi
+
+# psql variables (:"name" quotes an identifier, :'name' a literal) make quoting safe; the
+# password is read inside psql from the file, so it never appears on a command line.
+psql -v ON_ERROR_STOP=1 --no-psqlrc --username "${POSTGRES_USER:-postgres}" --dbname "${POSTGRES_DB:-postgres}" \
+    --set=app_user="$app_user" --set=app_db="$app_db" --set=pass_file="$pass_file" <<'SQL'
+\set app_password `cat :'pass_file'`
+CREATE ROLE :"app_user" LOGIN CREATEROLE PASSWORD :'app_password';
+CREATE DATABASE :"app_db" OWNER :"app_user" ENCODING 'UTF8' TEMPLATE template0;
+\connect :"app_db"
+-- PostgreSQL 15+ no longer lets every role create objects in public; the owner needs it.
+ALTER SCHEMA public OWNER TO :"app_user";
+SQL
+echo "postgres-initdb: created role $app_user and database $app_db"

@@ -1,0 +1,12 @@
+"""Probe endpoints. No trailing slash: settings.OPEN_URLS lists exactly these paths, so the
+TOM's AuthStrategyMiddleware lets unauthenticated probes through."""
+from django.urls import path
+
+from ops import views
+
+app_name = "ops"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+]
