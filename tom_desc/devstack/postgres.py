@@ -165,6 +165,10 @@ class EmbeddedPostgres:
         raise RuntimeError(f"PostgreSQL on port {self.port} not ready after {timeout}s")
 
     def stop(self, mode: str = "fast") -> None:
+        if os.geteuid() == 0 and self.datadir.exists():
+            # Something (pytest's tmp_path set-up, say) may have closed a parent directory
+            # since the start; the server user must reach its directory to be stopped.
+            _open_path_for_all(self.datadir.parent)
         if self.initialized() and self.running():
             self._tool("pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.datadir), check=False)
 

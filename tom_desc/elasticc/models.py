@@ -365,3 +365,70 @@ class BrokerClassification(PostgresPartitionedModel):
             models.Index(fields=["brokerMessageId"], name="elasticc_brokerclass_msg"),
             models.Index(fields=["classId"], name="elasticc_brokerclass_classid"),
         ]
+
+
+# ---- Kafka ingest bookkeeping (brokerpoll; see docs/brokerpoll.md) ----------------------
+
+class KafkaOffset(models.Model):
+    """The next offset to read for a consumer group's partition, kept in the database.
+
+    brokerpoll writes it in the same transaction as the messages it stored, and seeks
+    to it when a partition is assigned, so a crash at any moment neither loses nor
+    repeats a message. Kafka's own committed offsets are only a copy for monitoring.
+    """
+
+    pk = models.CompositePrimaryKey("groupId", "topic", "partition")
+    groupId = models.TextField()
+    topic = models.TextField()
+    partition = models.IntegerField()
+    nextOffset = models.BigIntegerField()
+    updated = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        db_table = "elasticc_kafkaoffset"
+
+
+class BrokerDeadLetter(models.Model):
+    """A Kafka message brokerpoll could not decode or validate, kept with the reason."""
+
+    id = models.BigAutoField(primary_key=True)
+    pollerName = models.TextField()
+    groupId = models.TextField()
+    topic = models.TextField()
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    msgHdrTimestamp = models.DateTimeField(null=True)
+    key = models.BinaryField(null=True)
+    value = models.BinaryField(null=True)
+    reason = models.TextField()
+    created = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        db_table = "elasticc_brokerdeadletter"
+        indexes = [
+            models.Index(fields=["topic", "partition", "offset"], name="elasticc_deadletter_where"),
+            models.Index(fields=["created"], name="elasticc_deadletter_created"),
+        ]
+
+
+class BrokerPollStatus(models.Model):
+    """The heartbeat of one brokerpoll consumer (one per process and configured broker)."""
+
+    pollerId = models.TextField(primary_key=True)  # "<broker name>@<host>:<pid>"
+    pollerName = models.TextField()
+    host = models.TextField()
+    pid = models.IntegerField()
+    groupId = models.TextField()
+    topics = models.TextField()
+    state = models.TextField()  # starting | running | broker unavailable | database unavailable | stopped
+    started = models.DateTimeField()
+    lastPoll = models.DateTimeField()
+    messagesStored = models.BigIntegerField(default=0)
+    classificationsStored = models.BigIntegerField(default=0)
+    duplicates = models.BigIntegerField(default=0)
+    deadLettered = models.BigIntegerField(default=0)
+    lag = models.BigIntegerField(null=True)
+
+    class Meta:
+        db_table = "elasticc_brokerpollstatus"
+        indexes = [models.Index(fields=["lastPoll"], name="elasticc_pollstatus_lastpoll")]

@@ -184,3 +184,9 @@ SUMMARY_EXACT_COUNT_MAX_BYTES = env_int("SUMMARY_EXACT_COUNT_MAX_BYTES", 64 * 10
 
 # ---- Operations: /healthz and /readyz probes, export_users / import_users ---------------
 INSTALLED_APPS += ["ops"]
+
+# ---- brokerpoll (elasticc/management/commands/brokerpoll.py, docs/brokerpoll.md) ---------
+# A YAML/JSON file listing the brokers to poll; empty: --kafka-server/--topic or the defaults.
+ELASTICC_BROKERPOLL_CONFIG = env_str("ELASTICC_BROKERPOLL_CONFIG", "")
+# The brokerpoll heartbeat is "stale" on the summary page after this many seconds.
+BROKERPOLL_STALE_AFTER = env_int("BROKERPOLL_STALE_AFTER", 300)
