@@ -74,7 +74,9 @@ class BenchContext:
         if base:
             self.base_url = base.rstrip("/") + "/"
         else:
-            self.server = EmbeddedPostgres(REPO_DIR / "var" / "bench-pg", free_port(), durable=False)
+            # One server per process: two benchmark runs at once never wipe each other's data.
+            self.server = EmbeddedPostgres(REPO_DIR / "var" / "bench-pg" / str(os.getpid()), free_port(),
+                                           durable=False)
             self.server.destroy()
             self.server.start()
             self.base_url = self.server.url

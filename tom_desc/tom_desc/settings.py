@@ -190,3 +190,31 @@ INSTALLED_APPS += ["ops"]
 ELASTICC_BROKERPOLL_CONFIG = env_str("ELASTICC_BROKERPOLL_CONFIG", "")
 # The brokerpoll heartbeat is "stale" on the summary page after this many seconds.
 BROKERPOLL_STALE_AFTER = env_int("BROKERPOLL_STALE_AFTER", 300)
+
+# ---- REST API (docs/api.md): JSON errors, anonymous 401s, counts, OpenAPI ----------------
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "elasticc.api_errors.exception_handler"
+REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"] = ["django_filters.rest_framework.DjangoFilterBackend"]
+# The toolkit's LOCKED-site and 403-to-login middleware step aside for API requests, which
+# answer JSON 401/403 themselves; any other non-JSON error on an API path becomes JSON.
+MIDDLEWARE[MIDDLEWARE.index("tom_common.middleware.AuthStrategyMiddleware")] = \
+    "elasticc.middleware.LockedSiteMiddleware"
+MIDDLEWARE[MIDDLEWARE.index("tom_common.middleware.Raise403Middleware")] = \
+    "elasticc.middleware.Raise403ExceptApiMiddleware"
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+                  "elasticc.middleware.ApiJsonErrorsMiddleware")
+# Scripts written for the original site post `username` to /accounts/login/ (tom_desc/accounts.py).
+ACCOUNT_FORMS = {"login": "tom_desc.accounts.LoginFormAcceptingUsername"}
+# Create / revoke one's API token from the profile page or /accounts/api-token/ (apitokens app).
+INSTALLED_APPS += ["apitokens"]
+INSTALLED_APPS += ["drf_spectacular_sidecar"]  # Swagger UI / Redoc files served locally, no CDN
+SPECTACULAR_SETTINGS.update({
+    "PREPROCESSING_HOOKS": ["elasticc.api_schema.only_elasticc_routes"],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+})
+# A list's `count` is exact when the planner expects at most this many rows (and the count
+# finishes within the timeout); otherwise it is the planner's estimate (count_is_estimate).
+ELASTICC_API_EXACT_COUNT_LIMIT = env_int("ELASTICC_API_EXACT_COUNT_LIMIT", 100_000)
+ELASTICC_API_COUNT_TIMEOUT_MS = env_int("ELASTICC_API_COUNT_TIMEOUT_MS", 300)

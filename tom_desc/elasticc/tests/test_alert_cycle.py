@@ -1,25 +1,35 @@
-"""The whole alert cycle on the embedded broker, every piece a real process.
+"""The whole alert cycle on the embedded broker with the real SNANA sample, every piece a
+real process.
 
-generate_demo_sky + load_snana_fits fill the database; send_elasticc_alerts --do sends
+load_snana_fits loads ../shared/data's ELAsTiCC sample; send_elasticc_alerts --do sends
 through a day, then advances with --added-days; fakebroker classifies every alert for
 two classifiers; brokerpoll stores what they publish. After each round every sent alert
 has exactly one broker message per fake classifier, carrying exactly the probabilities
-fakebroker made, and no message exists for an alert that was not sent.
+fakebroker made, and no message exists for an alert that was not sent. Last, a broker
+PUTs classifications over REST: they land in the same tables the same way, and sending
+them again stores nothing new.
 """
+import json
 import math
 import signal
 import subprocess
 import time
+from datetime import datetime, timezone
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from rest_framework.authtoken.models import Token
 
 from elasticc import taxonomy
 from elasticc.management.commands.fakebroker import classify
-from elasticc.models import DiaAlert
+from elasticc.models import BrokerClassifier, DiaAlert
 from elasticc.tests.alert_helpers import manage_py
+from elasticc.tests.api_data import make_user
+
+SAMPLE = Path(__file__).resolve().parents[4] / "shared" / "data" / "elasticc2_snana_sample.tar.bz2"
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.kafka, pytest.mark.slow]
 
@@ -98,13 +108,27 @@ def send(kafka, topic: str, *args: str) -> str:
     return out
 
 
-def test_sent_alerts_come_back_classified_once_per_classifier(kafka_broker, unique_name, tmp_path):
-    call_command("generate_demo_sky", "--objects", "25", "--seed", "11", "--out", str(tmp_path / "sky"),
-                 "--per-file", "10", "--no-progress", stdout=StringIO())
-    call_command("load_snana_fits", str(tmp_path / "sky"), "--no-progress", stdout=StringIO())
+def put_over_rest(client, token: Token, alerts: dict[int, int]) -> tuple[int, dict]:
+    """A broker script PUTting one classification per alert; (status, JSON answer)."""
+    now_ms = int(datetime.now(timezone.utc).timestamp() * 1000)
+    sent_ms = {a: int(t.timestamp() * 1000) for a, t in DiaAlert.objects.filter(
+        alertId__in=list(alerts)).values_list("alertId", "alertSentTimestamp")}
+    body = [{"alertId": alert_id, "diaSourceId": source_id, "elasticcPublishTimestamp": sent_ms[alert_id],
+             "brokerIngestTimestamp": now_ms, "brokerName": "CycleRest", "brokerVersion": "2.0",
+             "classifierName": "RestRF", "classifierParams": "v1",
+             "classifications": [{"classId": 111, "probability": 0.25}, {"classId": 221, "probability": 0.75}]}
+            for alert_id, source_id in alerts.items()]
+    answer = client.put("/elasticc/brokermessage/", data=json.dumps(body), content_type="application/json",
+                        HTTP_AUTHORIZATION=f"Token {token.key}")
+    return answer.status_code, answer.json()
+
+
+def test_sent_alerts_come_back_classified_once_per_classifier(kafka_broker, unique_name, client):
+    assert SAMPLE.exists(), f"the ELAsTiCC sample is missing: {SAMPLE}"
+    call_command("load_snana_fits", str(SAMPLE), "--no-progress", stdout=StringIO())
     times = sorted(DiaAlert.objects.values_list("midPointTai", flat=True))
-    assert len(times) > 50
-    first_day = times[len(times) // 3]
+    assert len(times) > 1000
+    first_day = times[len(times) // 10]
 
     alerts_topic, class_topic = f"{unique_name}-alerts", f"{unique_name}-class"
     kafka_broker.create_topic(alerts_topic, partitions=2)
@@ -131,7 +155,7 @@ def test_sent_alerts_come_back_classified_once_per_classifier(kafka_broker, uniq
         assert check_round(leaves) == first
 
         # Round 2: advance simulated time from the last sent alert.
-        out = send(kafka_broker, alerts_topic, "--added-days", "20")
+        out = send(kafka_broker, alerts_topic, "--added-days", "10")
         total = len(sent_alerts())
         assert f"{total - first} alerts sent and marked" in out
         assert total > first
@@ -145,3 +169,20 @@ def test_sent_alerts_come_back_classified_once_per_classifier(kafka_broker, uniq
     for p, (out, err) in zip(procs, results):
         assert p.returncode == 0, f"{p.args[2]}: {err[-3000:]}"
     assert f"{total} alerts read, {total * len(CLASSIFIERS)} classifications published" in results[0][0]
+
+    # A broker PUTting over REST lands in the same tables, keyed the same way.
+    sent = sent_alerts()
+    some = dict(sorted(sent.items())[:50])
+    token, _ = Token.objects.get_or_create(user=make_user("cycle-broker", "elasticc_broker"))
+    status, answer = put_over_rest(client, token, some)
+    assert status == 201, answer
+    rest_id = BrokerClassifier.objects.get(brokerName="CycleRest", classifierName="RestRF").classifierId
+    rest_messages = [m for m in stored_messages() if m[4] == rest_id]
+    assert sorted(m[1] for m in rest_messages) == sorted(some)
+    assert all(m[5] == m[6] for m in rest_messages)  # publish timestamp = the alert's sent mark
+    assert {key: value for key, value in stored_classifications().items() if key[0] == rest_id} == {
+        (rest_id, m[3]): [(111, 0.25), (221, 0.75)] for m in rest_messages}
+    assert len(stored_messages()) == total * len(CLASSIFIERS) + len(some)
+    status, answer = put_over_rest(client, token, some)  # a broker retrying the same request
+    assert status in (200, 201), answer
+    assert len(stored_messages()) == total * len(CLASSIFIERS) + len(some)
