@@ -21,16 +21,29 @@ $(STAMP): pyproject.toml | $(PY)
 	$(UV) pip install --quiet --python $(PY) -e ".[test]"
 	touch $(STAMP)
 
-install: $(STAMP)
+# Browser assets (Bootstrap, Alpine.js, plotly.js) from npm, reinstalled when the lock file changes.
+NODE_STAMP := node_modules/.package-lock.json
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
+
+# Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
+	fi
 
 run: install
 	$(PY) -m devstack.run
 
-test: install
+test: install browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) var test-artifacts tom_desc/_static
+	rm -rf $(VENV) var test-artifacts tom_desc/_static node_modules

@@ -7,6 +7,7 @@ classifierId; docs/architecture.md says why. Big tables carry no foreign-key
 constraints: the loaders write them with COPY, and a per-row reference check on a
 billion forced sources would cost more than the guarantee is worth there.
 """
+from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from psqlextra.models import PostgresPartitionedModel
 from psqlextra.types import PostgresPartitioningMethod
@@ -93,8 +94,10 @@ class DiaObject(models.Model):
     class Meta:
         db_table = "elasticc_diaobject"
         indexes = [
-            # Cone searches: a box on (decl, ra) narrows before the exact distance test.
-            models.Index(fields=["decl", "ra"], name="elasticc_diaobject_decl_ra"),
+            # Cone searches (elasticc/search.py): an R-tree over the positions as points, so
+            # a box around the cone reads only the objects inside it (a btree on (decl, ra)
+            # would read the whole declination band).
+            GistIndex(models.Func("ra", "decl", function="point"), name="elasticc_diaobject_radec"),
         ]
 
     def __str__(self):

@@ -7,6 +7,12 @@ app_name = "elasticc"
 
 urlpatterns = [
     path("summary", views.SummaryView.as_view(), name="summary"),
+    # HTML pages for astronomers (docs/pages.md); the REST API's JSON routes are below.
+    path("", views.IndexView.as_view(), name="index"),
+    path("objects/", views.ObjectSearchView.as_view(), name="objects"),
+    path("objects/<int:object_id>/", views.ObjectDetailView.as_view(), name="object"),
+    path("brokers/", views.BrokerListView.as_view(), name="brokers"),
+    path("brokers/<int:classifier_id>/", views.BrokerDetailView.as_view(), name="broker"),
 ]
 
 

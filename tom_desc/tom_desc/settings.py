@@ -218,3 +218,22 @@ SPECTACULAR_SETTINGS.update({
 # finishes within the timeout); otherwise it is the planner's estimate (count_is_estimate).
 ELASTICC_API_EXACT_COUNT_LIMIT = env_int("ELASTICC_API_EXACT_COUNT_LIMIT", 100_000)
 ELASTICC_API_COUNT_TIMEOUT_MS = env_int("ELASTICC_API_COUNT_TIMEOUT_MS", 300)
+
+# ---- Pages for astronomers and broker metrics (docs/pages.md) -----------------------------
+INSTALLED_APPS += ["brokermetrics"]
+# Browser assets come from npm packages (package.json, `npm ci` in `make install`), served by
+# whitenoise under /static/vendor/...; tom_desc/templates/tom_common/base.html loads only these.
+NODE_MODULES_DIR = Path(env_str("NODE_MODULES_DIR", str(REPO_DIR / "node_modules")))
+STATICFILES_DIRS += [
+    ("vendor/bootstrap", NODE_MODULES_DIR / "bootstrap" / "dist"),
+    ("vendor/alpinejs", NODE_MODULES_DIR / "alpinejs" / "dist"),
+    ("vendor/plotly", NODE_MODULES_DIR / "plotly.js-dist-min"),
+    ("vendor/js-base64", NODE_MODULES_DIR / "js-base64"),
+]
+BOOTSTRAP5 = {
+    "css_url": {"url": STATIC_URL + "vendor/bootstrap/css/bootstrap.min.css"},
+    "javascript_url": {"url": STATIC_URL + "vendor/bootstrap/js/bootstrap.bundle.min.js"},
+}
+# Confusion matrices are made from the simulation truth: shown only to elasticc_admin unless
+# this is set (e.g. once a campaign's truth is public).
+BROKERMETRICS_CONFUSION_PUBLIC = env_bool("BROKERMETRICS_CONFUSION_PUBLIC", False)

@@ -76,7 +76,11 @@ def test_hadolint_catches_a_bad_dockerfile(tmp_path):
 def test_dockerfile_promises():
     text = DOCKERFILE.read_text()
     stages = re.findall(r"^FROM (\S+) AS (\w+)", text, flags=re.M)
-    assert [name for _image, name in stages] == ["build", "runtime"]
+    assert [name for _image, name in stages] == ["assets", "build", "runtime"]
+    # The pages' npm packages are installed from the lock file and handed to collectstatic.
+    assert "RUN npm ci --no-audit --no-fund --omit=dev" in text
+    assert "COPY --from=assets /assets/node_modules /src/node_modules" in text
+    assert "NODE_MODULES_DIR=/src/node_modules" in text
     assert "ARG PYTHON_IMAGE=python:3.11-slim-bookworm" in text
     assert "tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']" in text
     assert "STATIC_MANIFEST=1" in text and "collectstatic --noinput" in text
@@ -87,5 +91,20 @@ def test_dockerfile_promises():
     # Only what the image needs goes into the build context.
     ignore = (REPO_DIR / ".dockerignore").read_text().splitlines()
     assert "*" in ignore
-    for kept in ("!pyproject.toml", "!tom_desc/", "!docker/gunicorn.conf.py", "!docker/healthcheck.py"):
+    for kept in ("!pyproject.toml", "!package.json", "!package-lock.json", "!tom_desc/",
+                 "!docker/gunicorn.conf.py", "!docker/healthcheck.py"):
         assert kept in ignore
+
+
+def test_image_assets_are_the_npm_packages_the_settings_serve():
+    """Every vendor directory the settings serve comes from a package that npm ci installs."""
+    from django.conf import settings
+
+    packages = set(json.loads((REPO_DIR / "package.json").read_text())["dependencies"])
+    vendor = [path for prefix, path in (d for d in settings.STATICFILES_DIRS if isinstance(d, tuple))
+              if prefix.startswith("vendor/")]
+    assert vendor
+    for path in vendor:
+        relative = path.relative_to(settings.NODE_MODULES_DIR)
+        package = "/".join(relative.parts[:2]) if relative.parts[0].startswith("@") else relative.parts[0]
+        assert package in packages, f"{path} is not from a package in package.json"

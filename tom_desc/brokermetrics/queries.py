@@ -1,0 +1,150 @@
+"""What the broker pages read: only the small tables refresh_metrics fills (plus the
+classifier table), so a page costs a few index lookups at any data size."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.db import connection
+
+from brokermetrics.models import (AlertsSentPerMjd, ClassifierTotals, ClassifierWindow, ConfusionCell, DelayBin,
+                                  MetricsRefresh)
+from brokermetrics.refresh import delay_bin_label
+from elasticc import taxonomy
+
+LEVELS = ("exact", "category")
+
+
+def last_refresh() -> MetricsRefresh | None:
+    return MetricsRefresh.objects.filter(finished__isnull=False).order_by("-finished").first()
+
+
+@dataclass
+class ClassifierRow:
+    classifierId: int
+    brokerName: str
+    brokerVersion: str
+    classifierName: str
+    classifierParams: str
+    messages: int | None
+    live_count: bool  # messages counted just now rather than at the last refresh
+    lastIngest: object
+    window: ClassifierWindow | None  # all-time completeness and delays
+
+
+def _live_counts() -> dict[int, int] | None:
+    """Messages per classifier counted now, when the message table is small enough
+    (the summary page's rule); None otherwise."""
+    from elasticc.summary import _exact_allowed, _heap_bytes
+
+    if not _exact_allowed(_heap_bytes("elasticc_brokermessage")):
+        return None
+    with connection.cursor() as cur:
+        cur.execute('SELECT "classifierId", COUNT(*) FROM elasticc_brokermessage GROUP BY 1')
+        return dict(cur.fetchall())
+
+
+def classifiers() -> list[ClassifierRow]:
+    with connection.cursor() as cur:
+        cur.execute('SELECT "classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams" '
+                    'FROM elasticc_brokerclassifier ORDER BY "brokerName", "classifierName", "brokerVersion", '
+                    '"classifierParams", "classifierId"')
+        rows = cur.fetchall()
+    totals = {t.classifierId: t for t in ClassifierTotals.objects.all()}
+    windows = {w.classifierId: w for w in ClassifierWindow.objects.filter(day__isnull=True)}
+    live = _live_counts()
+    out = []
+    for cid, *names in rows:
+        total = totals.get(cid)
+        messages = live.get(cid, 0) if live is not None else (total.messages if total else None)
+        out.append(ClassifierRow(cid, *names, messages=messages, live_count=live is not None,
+                                 lastIngest=total.lastIngest if total else None, window=windows.get(cid)))
+    return out
+
+
+def classifier_choices() -> list[tuple[int, str]]:
+    """(classifierId, label) of every classifier, for selects."""
+    from elasticc.lightcurves import classifier_labels
+
+    return sorted(classifier_labels().items(), key=lambda kv: kv[1])
+
+
+def classifier(classifier_id: int) -> dict | None:
+    with connection.cursor() as cur:
+        cur.execute('SELECT "classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams" '
+                    'FROM elasticc_brokerclassifier WHERE "classifierId" = %s', [classifier_id])
+        row = cur.fetchone()
+    if row is None:
+        return None
+    return dict(zip(("classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams"), row))
+
+
+def days(classifier_id: int) -> list[date]:
+    """The windows (UTC days alerts were sent) with metrics for this classifier, newest first."""
+    return list(ClassifierWindow.objects.filter(classifierId=classifier_id, day__isnull=False)
+                .order_by("-day").values_list("day", flat=True))
+
+
+def window(classifier_id: int, day: date | None) -> ClassifierWindow | None:
+    return ClassifierWindow.objects.filter(classifierId=classifier_id, day=day).first() if day else \
+        ClassifierWindow.objects.filter(classifierId=classifier_id, day__isnull=True).first()
+
+
+def delay_histogram(classifier_id: int, day: date | None) -> list[dict]:
+    """[{"bin", "label", "count"}] in bin order; bins with no alerts are left out."""
+    bins = DelayBin.objects.filter(classifierId=classifier_id)
+    bins = bins.filter(day=day) if day else bins.filter(day__isnull=True)
+    return [{"bin": b.bin, "label": delay_bin_label(b.bin), "count": b.count} for b in bins.order_by("bin")]
+
+
+@dataclass
+class ConfusionMatrix:
+    level: str
+    true_ids: list[int | None]  # rows; None = no known truth
+    pred_ids: list[int]  # columns
+    cells: dict[tuple[int | None, int], int]
+    names: dict[int, str]
+
+    @property
+    def total(self) -> int:
+        return sum(self.cells.values())
+
+    def rows(self) -> list[dict]:
+        """Per true class: its cells as (count, fraction of the row) in column order."""
+        out = []
+        for t in self.true_ids:
+            counts = [self.cells.get((t, p), 0) for p in self.pred_ids]
+            n = sum(counts)
+            out.append({"classId": t, "name": self.names.get(t, "") if t is not None else "unknown truth",
+                        "total": n,
+                        "cells": [{"count": c, "fraction": c / n if n else 0.0, "pred": p, "match": p == t,
+                                   # cell shading: light enough for dark text at any share
+                                   "alpha": round(0.08 + 0.6 * c / n, 2) if c else 0.0}
+                                  for c, p in zip(counts, self.pred_ids)]})
+        return out
+
+    @property
+    def columns(self) -> list[dict]:
+        return [{"classId": p, "name": self.names.get(p, "")} for p in self.pred_ids]
+
+
+def confusion(classifier_id: int, level: str, day: date | None) -> ConfusionMatrix:
+    cells = ConfusionCell.objects.filter(classifierId=classifier_id, level=level)
+    cells = cells.filter(day=day) if day else cells.filter(day__isnull=True)
+    data = {(c.trueClassId, c.predClassId): c.count for c in cells}
+    true_ids = sorted({t for t, _ in data}, key=lambda t: (t is None, t or 0))
+    pred_ids = sorted({p for _, p in data})
+    names = {c.classId: c.description for c in taxonomy.classes().values()}
+    return ConfusionMatrix(level, true_ids, pred_ids, data, names)
+
+
+def confusion_visible_to(user) -> bool:
+    """Confusion matrices are made from truth: elasticc_admin only, unless configured public."""
+    from elasticc.permissions import is_elasticc_admin
+
+    return bool(settings.BROKERMETRICS_CONFUSION_PUBLIC) or is_elasticc_admin(user)
+
+
+def alerts_per_mjd() -> list[tuple[int, int]]:
+    return list(AlertsSentPerMjd.objects.order_by("mjd").values_list("mjd", "alerts"))
