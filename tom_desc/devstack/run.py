@@ -4,7 +4,10 @@
 2. start the Kafka-protocol broker (tansu) unless KAFKA_BOOTSTRAP_SERVERS names one;
 3. migrate, collect static files, make sure an administrator exists;
 4. generate and load the demo sky the first time;
-5. run gunicorn and the worker commands, each with its log in var/log/;
+5. run gunicorn and the workers, each with its log in var/log/: brokerpoll (stores
+   classifications), fakebroker (classifies alerts, for the demo), long_query_runner, and
+   an "alert clock" that every TOM_ALERT_INTERVAL seconds sends one more simulated day of
+   alerts (send_elasticc_alerts --added-days 1 --do) and then runs refresh_metrics;
 6. on Ctrl-C (or SIGTERM) stop every child, then the broker and the database.
 The next run reuses var/: the database keeps its data, the admin keeps its password.
 """
@@ -65,6 +68,8 @@ class Stack:
         self.postgres = None
         self.kafka = None
         self.stopping = threading.Event()
+        self.clock_process: subprocess.Popen | None = None
+        self.clock_lock = threading.Lock()
 
     # -- servers ---------------------------------------------------------------------
     def start_postgres(self):
@@ -88,6 +93,10 @@ class Stack:
         self.kafka = EmbeddedKafka(int(self.env.get("TOM_KAFKA_PORT", "9092")), LOG_DIR / "tansu.log")
         self.kafka.start()
         self.env["KAFKA_BOOTSTRAP_SERVERS"] = self.kafka.bootstrap_servers
+        # tansu keeps topics in memory: create them at every start.
+        for topic in (self.env.get("ELASTICC_ALERT_TOPIC", "elasticc-alerts"),
+                      self.env.get("ELASTICC_FAKEBROKER_TOPIC", "elasticc-fakebroker")):
+            self.kafka.create_topic(topic)
         log.info("Kafka-protocol broker (tansu, in memory) on %s", self.kafka.bootstrap_servers)
 
     # -- site ------------------------------------------------------------------------
@@ -114,10 +123,51 @@ class Stack:
     # -- children ----------------------------------------------------------------------
     def plan_children(self):
         py = sys.executable
+        manage_py = [py, "manage.py"]
         self.children.append(Child("web", [
             py, "-m", "gunicorn", "tom_desc.wsgi:application", "--bind", f"127.0.0.1:{self.args.port}",
             "--workers", str(self.args.workers), "--timeout", "300", "--access-logfile", "-",
         ]))
+        self.children.append(Child("long_query_runner", [*manage_py, "long_query_runner"]))
+        if self.args.no_workers:
+            return
+        classifications = self.env.get("ELASTICC_FAKEBROKER_TOPIC", "elasticc-fakebroker")
+        # The embedded broker forgets its topics and groups at every start, so the poller keeps
+        # its offsets in the database under a group of its own.
+        self.children.append(Child("brokerpoll", [
+            *manage_py, "brokerpoll", "--name", "fakebroker", "--topic", classifications,
+            "--group", "tom-desc-dev", "--consumer-option", "session.timeout.ms=6000",
+        ]))
+        self.children.append(Child("fakebroker", [*manage_py, "fakebroker"]))
+
+    def start_alert_clock(self):
+        """One more simulated day of alerts every TOM_ALERT_INTERVAL seconds, then fresh metrics."""
+        if self.args.no_workers or self.args.alert_interval <= 0:
+            return
+        steps = [["send_elasticc_alerts", "--added-days", "1", "--do", "--no-progress"],
+                 ["refresh_metrics", "--no-progress"]]
+        logfile = LOG_DIR / "alert_clock.log"
+
+        def tick_forever():
+            # The first day goes out at once, so a fresh site shows alerts leaving and
+            # classifications arriving within a minute.
+            while True:
+                for step in steps:
+                    with self.clock_lock, open(logfile, "ab") as out:
+                        if self.stopping.is_set():
+                            return
+                        process = subprocess.Popen([sys.executable, "manage.py", *step], cwd=PROJECT_DIR,
+                                                   env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                                   start_new_session=True)
+                        self.clock_process = process
+                    if process.wait() != 0 and not self.stopping.is_set():
+                        log.warning("alert clock: %s exited with %s; see %s",
+                                    step[0], process.returncode, logfile)
+                if self.stopping.wait(self.args.alert_interval):
+                    return
+
+        threading.Thread(target=tick_forever, name="alert-clock", daemon=True).start()
+        log.info("alert clock: one simulated day every %ss, log %s", self.args.alert_interval, logfile)
 
     def start_children(self):
         LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -128,8 +178,34 @@ class Stack:
                                              stderr=subprocess.STDOUT, start_new_session=True)
             log.info("started %-18s pid %-7s log %s", child.name, child.process.pid, child.logfile)
 
+    def wait_for_web(self, timeout: float = 180) -> None:
+        """Print the URL only once gunicorn answers (or say why it never will)."""
+        import urllib.error
+        import urllib.request
+
+        web = self.children[0]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.stopping.is_set():
+            if web.process.poll() is not None:
+                raise RuntimeError(f"the web server exited with {web.process.returncode}; see {web.logfile}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.args.port}/healthz", timeout=5)
+                return
+            except urllib.error.HTTPError:
+                return  # it answers
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError(f"the web server did not answer within {timeout:.0f}s; see {web.logfile}")
+
     def stop(self):
-        self.stopping.set()
+        with self.clock_lock:
+            self.stopping.set()
+        if self.clock_process and self.clock_process.poll() is None:
+            self.clock_process.terminate()
+            try:
+                self.clock_process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.clock_process.kill()
         for child in reversed(self.children):
             if child.process and child.process.poll() is None:
                 child.process.terminate()
@@ -161,6 +237,10 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("TOM_WEB_WORKERS", "3")))
     parser.add_argument("--demo-objects", type=int, default=int(os.environ.get("TOM_DEMO_OBJECTS", "300")))
     parser.add_argument("--no-demo", action="store_true", help="do not generate or load demo data")
+    parser.add_argument("--no-workers", action="store_true",
+                        help="run only the web server and long_query_runner (no brokerpoll, fakebroker, alert clock)")
+    parser.add_argument("--alert-interval", type=float, default=float(os.environ.get("TOM_ALERT_INTERVAL", "60")),
+                        help="seconds between simulated days of alerts (default 60; 0 turns the clock off)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
 
@@ -175,11 +255,16 @@ def main(argv=None) -> int:
         stack.load_demo_data()
         stack.plan_children()
         stack.start_children()
+        stack.wait_for_web()
+        stack.start_alert_clock()
         print(f"\n  tom_desc is running: http://127.0.0.1:{args.port}/elasticc/summary"
               f"  (logs in {LOG_DIR}; Ctrl-C stops everything)\n", flush=True)
         stack.supervise()
     except KeyboardInterrupt:
         pass
+    except RuntimeError as exc:
+        log.error("%s", exc)
+        return 1
     except subprocess.CalledProcessError as exc:
         log.error("%s failed with exit code %s", " ".join(map(str, exc.cmd[1:])), exc.returncode)
         return 1

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicCollection, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 log = logging.getLogger(__name__)
 # librdkafka's own log lines (one per failed connection attempt); commands silence it unless
@@ -277,6 +278,7 @@ class BatchConsumer:
         self._next_attempt = 0.0
         self._short_since: dict[tuple[str, int], float] = {}
         self.out_of_range: set[tuple[str, int]] = set()
+        self._admin: AdminClient | None = None
 
     # --- lifecycle
     def _error_cb(self, err: KafkaError) -> None:
@@ -421,6 +423,32 @@ class BatchConsumer:
             self._short_since.pop(key, None)
         return found
 
+    def topic_ids(self, topics: Iterable[str], timeout: float = 5.0) -> dict[str, str]:
+        """The current id (Kafka topic UUID) of each topic that exists; {} when the broker cannot
+        say (down, or too old to know topic ids): nothing is decided on missing ids."""
+        topics = sorted(set(topics))
+        if not topics:
+            return {}
+        if self._admin is None:
+            settings = {"bootstrap.servers": self.config.bootstrap_servers,
+                        "client.id": f"tom_desc-{self.config.name}-admin-{os.getpid()}",
+                        "log.connection.close": False}
+            settings.update(security_settings(self.config.security, self.config.name))
+            self._admin = AdminClient(settings, logger=LIBRDKAFKA_LOG)
+        ids = {}
+        try:
+            futures = self._admin.describe_topics(TopicCollection(topics), request_timeout=timeout)
+            for topic, future in futures.items():
+                try:
+                    description = future.result(timeout)
+                except (KafkaException, TimeoutError):
+                    continue
+                if description.topic_id is not None:
+                    ids[topic] = str(description.topic_id)
+        except (KafkaException, RuntimeError, ValueError):
+            return {}
+        return ids
+
     def seek_to_beginning(self, keys: list[tuple[str, int]]) -> None:
         for topic, partition in keys:
             try:
@@ -509,9 +537,30 @@ class DatabaseOffsets:
             )
             return {(t, p): o for t, p, o in cur.fetchall()}
 
-    def advance(self, next_offsets: dict[tuple[str, int], int], reset: Iterable[tuple[str, int]] = ()) -> None:
+    def stored_topic_ids(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """The topic ids the stored offsets refer to (partitions without one are left out)."""
+        from django.db import connection
+
+        partitions = list(partitions)
+        if not partitions:
+            return {}
+        with connection.cursor() as cur:
+            cur.execute(
+                'SELECT topic, "partition", "topicId" FROM elasticc_kafkaoffset '
+                'WHERE "groupId" = %s AND "topicId" IS NOT NULL AND (topic, "partition") IN '
+                '(SELECT * FROM unnest(%s::text[], %s::int[]))',
+                [self.group_id, [t for t, _ in partitions], [p for _, p in partitions]],
+            )
+            return {(t, p): topic_id for t, p, topic_id in cur.fetchall()}
+
+    def advance(self, next_offsets: dict[tuple[str, int], int], reset: Iterable[tuple[str, int]] = (),
+                topic_ids: dict[str, str | None] | None = None) -> None:
         """Move the rows to the batch's end; never backwards, except for the `reset` partitions
         (a topic recreated from offset 0).
+
+        `topic_ids` ({topic: id}) fills in the topic id of rows that have none, and replaces it
+        on reset rows; an id once stored is otherwise kept, so that a recreated topic is still
+        seen as such after messages of it were stored.
 
         A member whose partition went to another member meanwhile may commit a batch that
         was wholly skipped by ``claim``; its end can lie below what the other member already
@@ -521,12 +570,14 @@ class DatabaseOffsets:
 
         keys = sorted(next_offsets)
         reset = set(reset)
+        topic_ids = topic_ids or {}
         with connection.cursor() as cur:
             cur.execute(
                 'UPDATE elasticc_kafkaoffset o SET "nextOffset" = CASE WHEN k.r THEN k.o '
-                'ELSE GREATEST(o."nextOffset", k.o) END, updated = now() '
-                'FROM unnest(%s::text[], %s::int[], %s::bigint[], %s::boolean[]) AS k(t, p, o, r) '
+                'ELSE GREATEST(o."nextOffset", k.o) END, '
+                '"topicId" = CASE WHEN k.r THEN k.id ELSE coalesce(o."topicId", k.id) END, updated = now() '
+                'FROM unnest(%s::text[], %s::int[], %s::bigint[], %s::boolean[], %s::text[]) AS k(t, p, o, r, id) '
                 'WHERE o."groupId" = %s AND o.topic = k.t AND o."partition" = k.p',
                 [[t for t, _ in keys], [p for _, p in keys], [next_offsets[k] for k in keys],
-                 [k in reset for k in keys], self.group_id],
+                 [k in reset for k in keys], [topic_ids.get(t) for t, _ in keys], self.group_id],
             )

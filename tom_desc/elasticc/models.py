@@ -385,6 +385,10 @@ class KafkaOffset(models.Model):
     topic = models.TextField()
     partition = models.IntegerField()
     nextOffset = models.BigIntegerField()
+    # The topic's id (Kafka topic UUID) the offset refers to: a topic deleted and recreated
+    # under the same name (a broker that lost its data) has a new id, and offsets of the old
+    # one mean nothing there.
+    topicId = models.TextField(null=True)
     updated = models.DateTimeField(db_default=models.functions.Now())
 
     class Meta:

@@ -237,3 +237,21 @@ BOOTSTRAP5 = {
 # Confusion matrices are made from the simulation truth: shown only to elasticc_admin unless
 # this is set (e.g. once a campaign's truth is public).
 BROKERMETRICS_CONFUSION_PUBLIC = env_bool("BROKERMETRICS_CONFUSION_PUBLIC", False)
+
+# ---- SQL queries (sqlquery app, docs/sqlquery.md) -------------------------------------------
+INSTALLED_APPS += ["sqlquery"]
+# /db/ views authenticate (session or token) and answer JSON 401 themselves; without this the
+# LOCKED strategy would refuse token requests before the view sees them.
+OPEN_URLS += ["/db/*"]
+# Passwords of the PostgreSQL login roles elasticc_ro / elasticc_admin_ro (empty: none, as
+# with the embedded trust-auth server). Set them in PostgreSQL with
+# `manage.py grant_readonly --set-passwords`.
+SQLQUERY_RO_PASSWORD = env_secret("DB_RO_PASS", required=False) or ""
+SQLQUERY_ADMIN_RO_PASSWORD = env_secret("DB_ADMIN_RO_PASS", required=False) or ""
+SQLQUERY_STATEMENT_TIMEOUT = env_int("SQLQUERY_STATEMENT_TIMEOUT", 300)  # s, /db/runsqlquery/
+SQLQUERY_ROW_LIMIT = env_int("SQLQUERY_ROW_LIMIT", 100_000)  # rows, /db/runsqlquery/
+SQLQUERY_LONG_STATEMENT_TIMEOUT = env_int("SQLQUERY_LONG_STATEMENT_TIMEOUT", 4 * 3600)  # s, long queries
+SQLQUERY_RESULTS_DIR = Path(env_str("SQLQUERY_RESULTS_DIR", str(REPO_DIR / "var" / "sqlquery-results")))
+SQLQUERY_RUNNER_HEARTBEAT = env_int("SQLQUERY_RUNNER_HEARTBEAT", 10)  # s between a runner's heartbeats
+SQLQUERY_RUNNER_STALE_AFTER = env_int("SQLQUERY_RUNNER_STALE_AFTER", 60)  # s without one: runner is dead
+SQLQUERY_MAX_ATTEMPTS = env_int("SQLQUERY_MAX_ATTEMPTS", 3)  # claims of one query before it is failed

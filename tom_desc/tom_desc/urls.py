@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     # Own REST API token: create / revoke (apitokens app), before allauth's accounts/ routes.
     path("accounts/api-token/", include("apitokens.urls")),
+    path("db/", include("sqlquery.urls")),  # SQL for analysts (docs/sqlquery.md)
     path("", include("tom_common.urls")),
 ]
 

@@ -9,15 +9,19 @@ from elasticc.tests.brokerpoll_helpers import (FAST_GROUP, LOG_DIR, BrokerPoll, 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def test_broker_killed_and_restarted_brokerpoll_recovers(unique_name):
+# Fewer messages after the restart than before: the new topic's offsets lie below the stored
+# ones. More: the new topic is longer than the stored offsets, and only its changed topic id
+# tells that the stored offsets belong to a topic that no longer exists.
+@pytest.mark.parametrize("n_before,n_after", [(400, 150), (60, 400)], ids=["shorter", "longer"])
+def test_broker_killed_and_restarted_brokerpoll_recovers(unique_name, n_before, n_after):
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     broker = EmbeddedKafka(free_port(), LOG_DIR / f"{unique_name}-tansu.log")
     broker.start()
     poller = None
     try:
         broker.create_topic(unique_name, partitions=2)
-        before = make_records(400, classifiers=2, first_alert=1)
-        after = make_records(150, classifiers=2, first_alert=10_000, seed=1)
+        before = make_records(n_before, classifiers=2, first_alert=1)
+        after = make_records(n_after, classifiers=2, first_alert=10_000, seed=1)
         produce(broker.bootstrap_servers, unique_name, encode_all(before))
         poller = BrokerPoll(["--kafka-server", broker.bootstrap_servers, "--topic", unique_name,
                              "--group", unique_name, "--poll-timeout", "0.3", *FAST_GROUP], unique_name)
@@ -29,7 +33,6 @@ def test_broker_killed_and_restarted_brokerpoll_recovers(unique_name):
 
         broker.start()  # same address, empty
         broker.create_topic(unique_name, partitions=2)
-        # Fewer messages than before: the new topic's offsets lie below the stored ones.
         produce(broker.bootstrap_servers, unique_name, encode_all(after))
         wait_for(lambda: count("elasticc_brokermessage") == len(before) + len(after), 90, 0.2,
                  "messages published after the restart")

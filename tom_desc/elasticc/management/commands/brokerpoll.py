@@ -82,6 +82,8 @@ class Poller:
         self._window = dict(self.totals, since=time.monotonic())
         self.lag: int | None = None
         self.rewound: set[tuple[str, int]] = set()
+        self.topic_ids: dict[str, str] = {}  # current Kafka topic ids, stored with the offsets
+        self._next_topic_id_check = 0.0
 
     # --- Kafka callbacks
     def _start_offsets(self, partitions):
@@ -99,8 +101,48 @@ class Poller:
                 if self.stop.wait(backoff):
                     raise
                 backoff = min(backoff * 2, 30.0)
+        for key in self._recreated_topics(partitions, stored):
+            del stored[key]  # read the new topic from its beginning
         self.positions.update(stored)
         return stored
+
+    TOPIC_ID_CHECK_EVERY = 10.0  # seconds
+
+    def _recreated_topics(self, partitions, stored: dict) -> list[tuple[str, int]]:
+        """Partitions whose stored offset refers to an earlier topic of the same name: the
+        broker lost its data and the topic was created again (its Kafka topic id changed).
+        Their offsets mean nothing in the new topic, whatever its length; they are rewound,
+        and messages seen twice are caught as duplicates by the (classifierId, alertId) key."""
+        current = self.consumer.topic_ids({topic for topic, _ in partitions})
+        self.topic_ids.update(current)
+        before = self.offsets.stored_topic_ids([key for key in partitions if key in stored])
+        found = []
+        for key, old_id in sorted(before.items()):
+            new_id = current.get(key[0])
+            if new_id is not None and new_id != old_id and key not in self.rewound:
+                log.warning("broker %s: %s[%d]: the topic was recreated (its id changed from %s to %s); "
+                            "reading it again from the beginning", self.config.name, key[0], key[1], old_id, new_id)
+                self.rewound.add(key)
+                self.positions.pop(key, None)
+                found.append(key)
+        return found
+
+    def check_topic_ids(self) -> None:
+        """Every TOPIC_ID_CHECK_EVERY seconds, compare the assigned topics' ids with the stored
+        ones (a recreated topic may be longer than the stored offsets, so its length cannot
+        tell)."""
+        now = time.monotonic()
+        if now < self._next_topic_id_check or not self.consumer.assigned:
+            return
+        self._next_topic_id_check = now + self.TOPIC_ID_CHECK_EVERY
+        assigned = sorted(self.consumer.assigned)
+        try:
+            keys = self._recreated_topics(assigned, dict.fromkeys(assigned))
+        except (OperationalError, InterfaceError):
+            connection.close()
+            return
+        if keys:
+            self.consumer.seek_to_beginning(keys)
 
     def _revoked(self, partitions):
         for key in partitions:
@@ -199,7 +241,7 @@ class Poller:
                         fresh_dead.append((message, origin, f"database refused: {one_exc}"))
             if fresh_dead:
                 self._dead_letter(fresh_dead)
-            self.offsets.advance(next_offsets, reset=self.rewound & set(next_offsets))
+            self.offsets.advance(next_offsets, reset=self.rewound & set(next_offsets), topic_ids=self.topic_ids)
         return dict(messages=stored, classifications=classifications, duplicates=duplicates,
                     dead=len(fresh_dead), stale=stale)
 
@@ -215,6 +257,7 @@ class Poller:
     def check_truncated(self) -> None:
         """A topic recreated by a broker that lost its data starts again at offset 0, below the
         stored offsets: rewind those partitions and let the next batch reset their rows."""
+        self.check_topic_ids()
         keys = self.consumer.truncated_partitions(self.positions)
         if keys:
             for key in keys:
