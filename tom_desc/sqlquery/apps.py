@@ -17,8 +17,20 @@ def _refresh_grants(sender, using="default", **kwargs):
     Other apps' migrations create and change elasticc_* tables without knowing about
     the roles; this keeps the roles' grants equal to the rules in sqlquery.roles.
     """
-    from django.db import connections
+    import logging
+
+    from django.db import DatabaseError, connections, transaction
 
     from sqlquery import roles
 
     roles.grant_readonly(connections[using], quiet=True)
+    # With the role passwords configured (DB_RO_PASS / DB_ADMIN_RO_PASS or their *_FILE
+    # secrets), a deployment's plain `migrate` also makes the roles able to log in.
+    if any(roles.password_for(role) for role in roles.ROLES):
+        try:
+            with transaction.atomic(using=using):
+                roles.set_passwords(connections[using])
+        except DatabaseError as exc:
+            logging.getLogger(__name__).warning(
+                "cannot set the passwords of the read-only roles (%s); a DBA must, see docs/sqlquery.md",
+                str(exc).strip())

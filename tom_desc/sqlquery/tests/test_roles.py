@@ -135,3 +135,20 @@ def test_set_passwords_stores_our_scram_verifier(settings):
         assert roles.scram_sha_256("correct horse battery staple", 4096, salt) == stored
     finally:
         one("ALTER ROLE elasticc_ro PASSWORD NULL")
+
+
+def test_migrate_sets_the_passwords_when_the_secrets_are_configured(settings):
+    """A deployment runs only `migrate`: with DB_RO_PASS / DB_ADMIN_RO_PASS set, the roles can log in after it."""
+    from django.core.management import call_command
+
+    settings.SQLQUERY_RO_PASSWORD = "ro-secret-from-a-file"
+    settings.SQLQUERY_ADMIN_RO_PASSWORD = "admin-ro-secret"
+    try:
+        call_command("migrate", "--no-input", verbosity=0)
+        stored = dict(one("SELECT rolname, rolpassword FROM pg_authid "
+                          "WHERE rolname IN ('elasticc_ro', 'elasticc_admin_ro')"))
+        assert set(stored) == {"elasticc_ro", "elasticc_admin_ro"}
+        assert all(value and value.startswith("SCRAM-SHA-256$") for value in stored.values())
+    finally:
+        one("ALTER ROLE elasticc_ro PASSWORD NULL")
+        one("ALTER ROLE elasticc_admin_ro PASSWORD NULL")
