@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import subprocess
 import sys
 import time
 from datetime import date
@@ -23,7 +22,7 @@ from datetime import date
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import PROJECT_DIR, REPO_DIR, Row, Timer, main_for, percentile, scaled  # noqa: E402
+from common import Row, Timer, main_for, percentile, scaled, start_gunicorn  # noqa: E402
 
 GOAL_MS = 300.0
 LIVE_SAMPLES = 20  # live computations timed for the baseline (each can take seconds)
@@ -113,27 +112,6 @@ def generate(n_objects: int) -> None:
         print(f"  analyze: {t.seconds:.1f} s", flush=True)
 
 
-def start_gunicorn(database_url: str, port: int):
-    env = dict(os.environ, DATABASE_URL=database_url, DJANGO_SECRET_KEY="bench", DEBUG="0", STATIC_MANIFEST="0",
-               WHITENOISE_USE_FINDERS="1", LOG_LEVEL="WARNING", PYTHONPATH=str(PROJECT_DIR))
-    log_path = REPO_DIR / "var" / "bench-pages-gunicorn.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "tom_desc.wsgi:application", "--bind",
-                             f"127.0.0.1:{port}", "--workers", "2", "--timeout", "120", "--chdir", str(PROJECT_DIR)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if requests.get(f"{url}/accounts/login/", timeout=30).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"gunicorn did not start; see {log_path}")
-        time.sleep(0.2)
 
 
 def login(url: str, username: str) -> requests.Session:
@@ -176,7 +154,6 @@ def run(ctx) -> list[Row]:
     from django.core.management import call_command
 
     from brokermetrics import live
-    from devstack.postgres import free_port
 
     print(f"generating {n_objects:,} objects, {n_objects * SOURCES_PER_OBJECT:,} sources, "
           f"{n_objects * FORCED_PER_OBJECT:,} forced sources ...", flush=True)
@@ -197,7 +174,7 @@ def run(ctx) -> list[Row]:
         days = [r[0].isoformat() for r in cur.fetchall()]
     connection.close()
 
-    proc, url = start_gunicorn(database_url, free_port())
+    proc, url = start_gunicorn(database_url, "pages", timeout=120)
     try:
         s = login(url, "bench")
         rng = random.Random(7)
@@ -234,7 +211,8 @@ def run(ctx) -> list[Row]:
         live_counts.append(t.seconds * 1000)
 
     h95 = percentile(baseline_health, 95)
-    rows = [Row("pages: data generation (1M src, 10M forced)", gen.seconds, "s", "", 0.0),
+    scale = f"({n_objects * SOURCES_PER_OBJECT / 1e6:g}M src, {n_objects * FORCED_PER_OBJECT / 1e6:g}M forced)"
+    rows = [Row(f"pages: data generation {scale}", gen.seconds, "s", "", 0.0),
             Row("pages: refresh_metrics", ref.seconds, "s", "", 0.0)]
     for name, samples, base_name, base in (
             ("object page", objects, "/healthz p95", h95),

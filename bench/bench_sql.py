@@ -24,7 +24,7 @@ import time
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import PROJECT_DIR, REPO_DIR, Row, Timer, main_for, median, scaled  # noqa: E402
+from common import PROJECT_DIR, REPO_DIR, Row, Timer, main_for, median, scaled, start_gunicorn  # noqa: E402
 
 REPEATS = 5
 
@@ -49,30 +49,6 @@ def _seed_messages(n: int) -> None:
         cur.execute("ANALYZE elasticc_brokermessage")
 
 
-def _gunicorn(url: str):
-    from devstack.postgres import free_port
-
-    port = free_port()
-    log_path = REPO_DIR / "var" / f"gunicorn-bench-sql-{port}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, DATABASE_URL=url, DB_CONN_MAX_AGE="60", STATIC_MANIFEST="0", WHITENOISE_USE_FINDERS="1",
-               PYTHONPATH=str(PROJECT_DIR), DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench"))
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "tom_desc.wsgi:application", "--bind",
-                             f"127.0.0.1:{port}", "--workers", "2", "--timeout", "300", "--chdir", str(PROJECT_DIR)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{base}/accounts/login/", timeout=10).status_code == 200:
-                return proc, base, log
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"gunicorn did not start; see {log_path}")
-        time.sleep(0.2)
 
 
 def _runner_peak_rss(url: str, results_dir: str) -> tuple[float, float, str]:
@@ -109,7 +85,7 @@ def run(ctx) -> list[Row]:
     sql = 'SELECT * FROM elasticc_brokermessage ORDER BY "brokerMessageId"'
     rows: list[Row] = []
 
-    proc, base, log = _gunicorn(url)
+    proc, base = start_gunicorn(url, "sql", extra_env={"DB_CONN_MAX_AGE": "60"})
     try:
         # The analysts' client itself (orjson decoding, as installed with the site), plus a plain
         # requests session to see how much of the time is transfer and how much standard-json decoding.
@@ -171,7 +147,6 @@ def run(ctx) -> list[Row]:
     finally:
         proc.terminate()
         proc.wait(30)
-        log.close()
 
     big = scaled(10_000_000)
     long_sql = ("SELECT g AS id, g * 0.001 AS x, (g %% 1000)::real AS r, 'obj' || g AS label, "

@@ -137,3 +137,37 @@ def main_for(run) -> None:
         print_rows(run(ctx))
     finally:
         ctx.close()
+
+
+def start_gunicorn(database_url: str, name: str, workers: int = 2, timeout: int = 300,
+                   extra_env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving the site on a free port of 127.0.0.1 against `database_url`, once it answers.
+
+    Its log goes to var/bench-<name>-gunicorn.log; the caller terminates the process.
+    """
+    import requests
+
+    from devstack.postgres import free_port
+
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=database_url, DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench"),
+               DEBUG="0", STATIC_MANIFEST="0", WHITENOISE_USE_FINDERS="1", LOG_LEVEL="WARNING",
+               PYTHONPATH=str(PROJECT_DIR), **(extra_env or {}))
+    log_path = REPO_DIR / "var" / f"bench-{name}-gunicorn.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:  # the child keeps its own copy of the handle
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "tom_desc.wsgi:application", "--bind",
+                                 f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", str(timeout),
+                                 "--chdir", str(PROJECT_DIR)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if requests.get(f"{url}/healthz", timeout=30).status_code == 200:
+                return proc, url
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"gunicorn did not start; see {log_path}")
+        time.sleep(0.2)
