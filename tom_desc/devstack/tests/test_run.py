@@ -103,4 +103,27 @@ def test_make_run_serves_the_site_and_closes_the_alert_loop(tmp_path):
     assert _count(dsn, "SELECT 1") == 0  # the database stopped with the supervisor
     with pytest.raises(requests.ConnectionError):
         requests.get(url, timeout=5)
+
+    # The next `make run` reuses the data: nothing loaded twice, and the loop goes on (the
+    # in-memory broker starts empty; brokerpoll sees the recreated topic and keeps storing).
+    log2 = tmp_path / "supervisor-2.log"
+    with open(log2, "wb") as out:
+        supervisor = subprocess.Popen([sys.executable, "-m", "devstack.run"], cwd=REPO_DIR, env=env,
+                                      stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait(lambda: "tom_desc is running" in log2.read_text(), 300, "the site to start again", log2)
+        assert "added (skipped as already present): 0 (25) objects" in log2.read_text()
+        assert _count(dsn, "SELECT count(*) FROM elasticc_diaobject") == 25
+        assert _count(dsn, "SELECT count(*) FROM auth_user WHERE username = 'admin'") == 1
+        stored = _count(dsn, "SELECT count(*) FROM elasticc_brokermessage")
+        _wait(lambda: _count(dsn, "SELECT count(*) FROM elasticc_brokermessage") > stored, 120,
+              "classifications after the restart", log2)
+    finally:
+        supervisor.send_signal(signal.SIGINT)
+        try:
+            code = supervisor.wait(90)
+        except subprocess.TimeoutExpired:
+            supervisor.kill()
+            raise
+    assert code == 0, log2.read_text()[-4000:]
     shutil.rmtree(var, ignore_errors=True)
