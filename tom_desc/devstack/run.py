@@ -257,8 +257,8 @@ def main(argv=None) -> int:
         stack.start_children()
         stack.wait_for_web()
         stack.start_alert_clock()
-        print(f"\n  tom_desc is running: http://127.0.0.1:{args.port}/elasticc/summary"
-              f"  (logs in {LOG_DIR}; Ctrl-C stops everything)\n", flush=True)
+        print(f"\n  tom_desc is running: http://127.0.0.1:{args.port}/elasticc/"
+              f"  (summary: /elasticc/summary; logs in {LOG_DIR}; Ctrl-C stops everything)\n", flush=True)
         stack.supervise()
     except KeyboardInterrupt:
         pass
