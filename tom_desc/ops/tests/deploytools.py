@@ -17,7 +17,7 @@ KUSTOMIZATIONS = {
     "base": K8S_DIR / "base",
     "dev": K8S_DIR / "overlays" / "dev",
     "prod": K8S_DIR / "overlays" / "prod",
-    "spin_admin": K8S_DIR / "spin_admin",
+    "spin_admin": REPO_DIR / "spin_admin",
 }
 BIN_DIR = Path(sys.executable).parent
 

@@ -178,14 +178,14 @@ def test_required_objects_are_there(rendered):
 def test_spin_overlay_takes_the_identity_from_one_file(tmp_path):
     """Editing spin_admin/identity.yaml changes every tom_desc pod's uid/gid and nersc.gov/*
     annotations; postgres keeps its own uid; no Namespace is created."""
-    copy = tmp_path / "k8s"
-    shutil.copytree(K8S_DIR, copy)
-    identity = copy / "spin_admin" / "identity.yaml"
+    shutil.copytree(K8S_DIR, tmp_path / "k8s")
+    shutil.copytree(KUSTOMIZATIONS["spin_admin"], tmp_path / "spin_admin")
+    identity = tmp_path / "spin_admin" / "identity.yaml"
     text = identity.read_text()
     text = text.replace('uid: "10001"', 'uid: "74321"').replace('gid: "10001"', 'gid: "71234"')
     text = text.replace("username: REPLACE_WITH_NERSC_USERNAME", "username: descuser")
     identity.write_text(text)
-    docs = documents(render(copy / "spin_admin"))
+    docs = documents(render(tmp_path / "spin_admin"))
     assert not [doc for doc in docs if doc["kind"] == "Namespace"]
     assert not [doc for doc in docs if doc["metadata"]["name"] == "spin-identity"]
     app_pods = 0
