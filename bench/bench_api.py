@@ -29,7 +29,7 @@ import time
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import SCALE, Row, Timer, main_for, median, percentile, scaled, start_gunicorn  # noqa: E402
+from common import SCALE, Row, Timer, light_curve_sql, main_for, median, percentile, scaled, start_gunicorn  # noqa: E402
 
 SOURCES_PER_OBJECT = 10
 FORCED_PER_OBJECT = 100
@@ -59,18 +59,7 @@ def generate(n_objects: int) -> None:
             INSERT INTO elasticc_diaobject ("diaObjectId", "simVersion", ra, decl, mwebv, z_final)
             SELECT o, 'bench', random() * 360, degrees(asin(2 * random() - 1)), random() * 0.1, random()
             FROM generate_series(1, {n_objects}) o"""),
-        ("sources", f"""
-            INSERT INTO elasticc_diasource ("diaSourceId", "diaObjectId", "midPointTai", "filterName", ra, decl,
-                                            "psFlux", "psFluxErr", snr)
-            SELECT o * 100 + k, o, 61000 + (o % 50) + k * 3 + 0.1, (ARRAY['u','g','r','i','z','Y'])[1 + k % 6],
-                   0, 0, 1000 * random(), 30, 10 + 20 * random()
-            FROM generate_series(1, {n_objects}) o, generate_series(0, {SOURCES_PER_OBJECT - 1}) k"""),
-        ("forced sources", f"""
-            INSERT INTO elasticc_diaforcedsource ("diaForcedSourceId", "diaObjectId", "midPointTai", "filterName",
-                                                  "psFlux", "psFluxErr")
-            SELECT o * 1000 + k, o, 60990 + (o % 50) + k * 0.5, (ARRAY['u','g','r','i','z','Y'])[1 + k % 6],
-                   500 * random() - 50, 25
-            FROM generate_series(1, {n_objects}) o, generate_series(0, {FORCED_PER_OBJECT - 1}) k"""),
+        *light_curve_sql(n_objects, SOURCES_PER_OBJECT, FORCED_PER_OBJECT),
     ]
     with connection.cursor() as cur:
         cur.execute("SET synchronous_commit = off")

@@ -22,7 +22,7 @@ from datetime import date
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Row, Timer, main_for, percentile, scaled, start_gunicorn  # noqa: E402
+from common import Row, Timer, light_curve_sql, main_for, percentile, scaled, start_gunicorn  # noqa: E402
 
 GOAL_MS = 300.0
 LIVE_SAMPLES = 20  # live computations timed for the baseline (each can take seconds)
@@ -41,18 +41,7 @@ def generate(n_objects: int) -> None:
             SELECT o, random() * 360, degrees(asin(2 * random() - 1)), random(), random() * 0.1, 18 + 6 * random(),
                    random()
             FROM generate_series(1, {n_objects}) o"""),
-        ("sources", f"""
-            INSERT INTO elasticc_diasource ("diaSourceId", "diaObjectId", "midPointTai", "filterName", ra, decl,
-                                            "psFlux", "psFluxErr", snr)
-            SELECT o * 100 + k, o, 61000 + (o % 50) + k * 3 + 0.1, (ARRAY['u','g','r','i','z','Y'])[1 + k % 6],
-                   0, 0, 1000 * random(), 30, 10 + 20 * random()
-            FROM generate_series(1, {n_objects}) o, generate_series(0, {SOURCES_PER_OBJECT - 1}) k"""),
-        ("forced sources", f"""
-            INSERT INTO elasticc_diaforcedsource ("diaForcedSourceId", "diaObjectId", "midPointTai", "filterName",
-                                                  "psFlux", "psFluxErr")
-            SELECT o * 1000 + k, o, 60990 + (o % 50) + k * 0.5, (ARRAY['u','g','r','i','z','Y'])[1 + k % 6],
-                   500 * random() - 50, 25
-            FROM generate_series(1, {n_objects}) o, generate_series(0, {FORCED_PER_OBJECT - 1}) k"""),
+        *light_curve_sql(n_objects, SOURCES_PER_OBJECT, FORCED_PER_OBJECT),
         ("alerts", """
             INSERT INTO elasticc_diaalert ("alertId", "diaSourceId", "diaObjectId", "midPointTai", "alertSentTimestamp")
             SELECT "diaSourceId", "diaSourceId", "diaObjectId", "midPointTai",

@@ -171,3 +171,23 @@ def start_gunicorn(database_url: str, name: str, workers: int = 2, timeout: int 
             proc.kill()
             raise RuntimeError(f"gunicorn did not start; see {log_path}")
         time.sleep(0.2)
+
+
+def light_curve_sql(n_objects: int, sources_per_object: int, forced_per_object: int) -> list[tuple[str, str]]:
+    """(name, SQL) steps that fill elasticc_diasource and elasticc_diaforcedsource with synthetic
+    light curves of objects 1..n_objects, by generate_series. Ids are object * 100 + k for
+    sources and object * 1000 + k for forced sources, so id order is (object, k) order."""
+    return [
+        ("sources", f"""
+            INSERT INTO elasticc_diasource ("diaSourceId", "diaObjectId", "midPointTai", "filterName", ra, decl,
+                                            "psFlux", "psFluxErr", snr)
+            SELECT o * 100 + k, o, 61000 + (o % 50) + k * 3 + 0.1, (ARRAY['u','g','r','i','z','Y'])[1 + k % 6],
+                   0, 0, 1000 * random(), 30, 10 + 20 * random()
+            FROM generate_series(1, {n_objects}) o, generate_series(0, {sources_per_object - 1}) k"""),
+        ("forced sources", f"""
+            INSERT INTO elasticc_diaforcedsource ("diaForcedSourceId", "diaObjectId", "midPointTai", "filterName",
+                                                  "psFlux", "psFluxErr")
+            SELECT o * 1000 + k, o, 60990 + (o % 50) + k * 0.5, (ARRAY['u','g','r','i','z','Y'])[1 + k % 6],
+                   500 * random() - 50, 25
+            FROM generate_series(1, {n_objects}) o, generate_series(0, {forced_per_object - 1}) k"""),
+    ]

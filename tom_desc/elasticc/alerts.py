@@ -157,6 +157,20 @@ class _Batch(NamedTuple):
     forced: dict[int, tuple[list[float], list]]      # diaObjectId -> (times, rows), sorted by time
 
 
+def source_windows(rows) -> dict[int, list[float]]:
+    """{diaObjectId: [lo, hi]}: the midPointTai range whose sources the alerts of `rows` need
+    (from PRV_SOURCE_DAYS before an object's earliest alert to its latest alert)."""
+    windows: dict[int, list[float]] = {}
+    for r in rows:
+        w = windows.get(r.diaObjectId)
+        if w is None:
+            windows[r.diaObjectId] = [r.midPointTai - PRV_SOURCE_DAYS, r.midPointTai]
+        else:
+            w[0] = min(w[0], r.midPointTai - PRV_SOURCE_DAYS)
+            w[1] = max(w[1], r.midPointTai)
+    return windows
+
+
 def _group_by_object(rows: Iterable[tuple]) -> dict[int, tuple[list[float], list]]:
     """Rows sorted by (diaObjectId, midPointTai) -> {diaObjectId: (times, rows)}."""
     grouped: dict[int, tuple[list[float], list]] = {}
@@ -202,14 +216,7 @@ def fetch_batch(rows: Sequence[AlertRow], cursor) -> _Batch:
         first_source[r[0]] = r[1]
         objects[r[0]] = r[2:] if r[2] is not None else None
 
-    windows: dict[int, list[float]] = {}
-    for r in rows:
-        w = windows.get(r.diaObjectId)
-        if w is None:
-            windows[r.diaObjectId] = [r.midPointTai - PRV_SOURCE_DAYS, r.midPointTai]
-        else:
-            w[0] = min(w[0], r.midPointTai - PRV_SOURCE_DAYS)
-            w[1] = max(w[1], r.midPointTai)
+    windows = source_windows(rows)
     sources = _group_by_object(_query_windows(cursor, SOURCES_SQL, windows))
     by_id = {item[0]: item for _, items in sources.values() for item in items}
     missing = [r for r in rows if r.diaSourceId not in by_id]
@@ -477,14 +484,7 @@ class AlertStreamEncoder:
 
     # 2. Sources: only those after what is kept, unless an alert needs earlier ones.
     def _extend_sources(self, rows, histories, cursor) -> None:
-        need: dict[int, list[float]] = {}
-        for r in rows:
-            w = need.get(r.diaObjectId)
-            if w is None:
-                need[r.diaObjectId] = [r.midPointTai - PRV_SOURCE_DAYS, r.midPointTai]
-            else:
-                w[0] = min(w[0], r.midPointTai - PRV_SOURCE_DAYS)
-                w[1] = max(w[1], r.midPointTai)
+        need = source_windows(rows)
         windows = {}
         for oid, (lo, hi) in need.items():
             h = histories[oid]

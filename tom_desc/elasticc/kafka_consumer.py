@@ -502,6 +502,11 @@ class DatabaseOffsets:
         self.group_id = group_id
 
     def read(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """The stored next offsets of these partitions (partitions without a row are left out)."""
+        return self._stored('"nextOffset"', partitions)
+
+    def _stored(self, column: str, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], object]:
+        """{(topic, partition): column} of this group's rows for these partitions, nulls left out."""
         from django.db import connection
 
         partitions = list(partitions)
@@ -509,12 +514,12 @@ class DatabaseOffsets:
             return {}
         with connection.cursor() as cur:
             cur.execute(
-                'SELECT topic, "partition", "nextOffset" FROM elasticc_kafkaoffset '
-                'WHERE "groupId" = %s AND (topic, "partition") IN '
+                f'SELECT topic, "partition", {column} FROM elasticc_kafkaoffset '
+                f'WHERE "groupId" = %s AND {column} IS NOT NULL AND (topic, "partition") IN '
                 '(SELECT * FROM unnest(%s::text[], %s::int[]))',
                 [self.group_id, [t for t, _ in partitions], [p for _, p in partitions]],
             )
-            return {(t, p): o for t, p, o in cur.fetchall()}
+            return {(t, p): value for t, p, value in cur.fetchall()}
 
     def claim(self, first_offsets: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
         """Lock the rows of these partitions (creating missing ones at the batch's first
@@ -539,19 +544,7 @@ class DatabaseOffsets:
 
     def stored_topic_ids(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
         """The topic ids the stored offsets refer to (partitions without one are left out)."""
-        from django.db import connection
-
-        partitions = list(partitions)
-        if not partitions:
-            return {}
-        with connection.cursor() as cur:
-            cur.execute(
-                'SELECT topic, "partition", "topicId" FROM elasticc_kafkaoffset '
-                'WHERE "groupId" = %s AND "topicId" IS NOT NULL AND (topic, "partition") IN '
-                '(SELECT * FROM unnest(%s::text[], %s::int[]))',
-                [self.group_id, [t for t, _ in partitions], [p for _, p in partitions]],
-            )
-            return {(t, p): topic_id for t, p, topic_id in cur.fetchall()}
+        return self._stored('"topicId"', partitions)
 
     def advance(self, next_offsets: dict[tuple[str, int], int], reset: Iterable[tuple[str, int]] = (),
                 topic_ids: dict[str, str | None] | None = None) -> None:

@@ -173,13 +173,7 @@ class KeysetPagination(BasePagination):
         page_qs = queryset.order_by(*order)
         if key is not None:
             page_qs = page_qs.filter(after_key(self.ordering, key, reverse))
-        rows = list(page_qs[: self.limit + 1])
-        more = len(rows) > self.limit
-        rows = rows[: self.limit]
-        if reverse:
-            rows.reverse()
-        self._set_links(rows, key, reverse, more)
-        return rows
+        return self._page(list(page_qs[: self.limit + 1]), key, reverse)
 
     def paginate_list(self, items: list[dict], request, view) -> list[dict]:
         """The same contract over a small in-memory list (already in key order)."""
@@ -199,7 +193,10 @@ class KeysetPagination(BasePagination):
             candidates = [i for i in items if k(i) < key][::-1]
         else:
             candidates = [i for i in items if k(i) > key]
-        rows = candidates[: self.limit + 1]
+        return self._page(candidates[: self.limit + 1], key, reverse)
+
+    def _page(self, rows: list, key, reverse: bool) -> list:
+        """The page from up to limit + 1 rows read in walking order (the extra one says "more")."""
         more = len(rows) > self.limit
         rows = rows[: self.limit]
         if reverse:

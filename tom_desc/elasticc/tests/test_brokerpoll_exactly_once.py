@@ -1,6 +1,5 @@
 """Exactly-once ingest under crashes and scale-out: brokerpoll processes on the embedded broker."""
 import random
-import threading
 import time
 
 import pytest
@@ -24,11 +23,18 @@ def assert_exactly(records, malformed_where=()):
 
 
 def test_kill_9_at_random_moments_stores_exactly_the_published_set(kafka_broker, unique_name):
-    """50,000 messages (1 in 500 malformed), brokerpoll killed with SIGKILL 10+ times.
+    """50,000 messages (1 in 500 malformed), brokerpoll killed with SIGKILL 10 times.
 
     Duplicate (classifier, alert) pairs cannot be stored twice anyway (a unique index), so
     the malformed messages are the sharp probe: dead letters have no natural key, and each
     must appear exactly once, which only holds if offsets commit with the rows.
+
+    The messages are published in eleven slices, one before each poller starts and the last
+    after the final kill, so there is always a backlog to be killed in, however fast the
+    machine is. Four kills come at a random moment after start (start-up, assignment,
+    ingest); six come a few milliseconds after the process has stored a random part of the
+    backlog, with at least two and a half batches of it still to go, so they land in the
+    middle of ingest: while it reads, copies or commits the next batch.
     """
     rng = random.Random(2024)
     kafka_broker.create_topic(unique_name, partitions=4)
@@ -39,41 +45,41 @@ def test_kill_9_at_random_moments_stores_exactly_the_published_set(kafka_broker,
         values[i] = b"\x02not avro" + bytes([i % 256])
     good = [r for i, r in enumerate(records) if i not in malformed_at]
     keys = [str(r["alertId"]).encode() for r in records]
+    slices = [range(k * len(values) // 11, (k + 1) * len(values) // 11) for k in range(11)]
     where: list = []
-    producer = threading.Thread(target=lambda: where.extend(
-        produce(kafka_broker.bootstrap_servers, unique_name, values, keys)))
-    producer.start()
+
+    def publish(part: range) -> int:
+        """Publish one slice; returns how many good messages have been published so far."""
+        where.extend(produce(kafka_broker.bootstrap_servers, unique_name,
+                             [values[i] for i in part], [keys[i] for i in part]))
+        return sum(1 for i in range(part.stop) if i not in malformed_at)
 
     args = ["--kafka-server", kafka_broker.bootstrap_servers, "--topic", unique_name, "--group", unique_name,
             "--assign", "--batch-size", "1000", "--poll-timeout", "0.2"]
-    kills = 0
-    killed_mid_ingest = 0
-    try:
-        while kills < 10:
-            before = count("elasticc_brokermessage")
-            poller = BrokerPoll(args, f"{unique_name}-{kills}")
-            try:
-                if kills % 3 == 0:
-                    # Any moment: during start-up, assignment or ingest.
-                    time.sleep(rng.uniform(0.2, 3.0))
-                else:
-                    # Wait until this process is writing, then kill it a random moment later.
-                    wait_for(lambda: count("elasticc_brokermessage") > before, 60, 0.02, "ingest to resume")
-                    time.sleep(rng.uniform(0.0, 0.4))
-                    killed_mid_ingest += 1
-            finally:
-                poller.kill()
-            kills += 1
-        producer.join(120)
-        assert count("elasticc_brokermessage") < len(good), "the kills should all land before the end"
-        final = BrokerPoll([*args, "--exit-when-idle", "2"], f"{unique_name}-final")
+    interrupted = 0     # kills that left published messages unstored
+    for kill in range(10):
+        published = publish(slices[kill])
+        before = count("elasticc_brokermessage")
+        poller = BrokerPoll(args, f"{unique_name}-{kill}")
         try:
-            assert final.wait(180) == 0, final.log()
+            if kill % 3 == 0:
+                time.sleep(rng.uniform(0.2, 3.0))
+            else:
+                # Some of the backlog stored, at least two and a half batches of it left.
+                target = before + rng.randint(1, max(1, published - before - 2500))
+                wait_for(lambda: count("elasticc_brokermessage") >= target, 60, 0.01, "ingest to resume")
+                time.sleep(rng.uniform(0.0, 0.05))
         finally:
-            final.ensure_stopped()
+            poller.kill()
+        stored = count("elasticc_brokermessage")
+        interrupted += stored < published
+    publish(slices[10])
+    final = BrokerPoll([*args, "--exit-when-idle", "2"], f"{unique_name}-final")
+    try:
+        assert final.wait(180) == 0, final.log()
     finally:
-        producer.join(120)
-    assert kills >= 10 and killed_mid_ingest >= 6
+        final.ensure_stopped()
+    assert interrupted >= 6, f"only {interrupted} of the kills left a backlog"
     malformed_where = [where[i] for i in malformed_at]
     assert_exactly(good, malformed_where)
     # Every stored message points at the Kafka offset it was published at.
@@ -100,13 +106,16 @@ def test_three_pollers_in_one_group_share_the_topic(kafka_broker, unique_name):
     try:
         # Wait until the group has settled with all three members reading partitions.
         def settled():
-            logs = [p.log() for p in pollers]
-            return all("reading" in log and "reading no partitions" not in log.split("reading")[-1][:30]
-                       for log in logs)
+            lasts = [[line for line in p.log().splitlines() if ": reading " in line][-1:] for p in pollers]
+            return all(last and ": reading no partitions" not in last[0] for last in lasts)
         wait_for(settled, 60, 0.2, "three members with partitions")
         half = len(values) // 2
         where = produce(kafka_broker.bootstrap_servers, unique_name, values[:half], keys[:half])
-        wait_for(lambda: count("elasticc_brokermessage") >= half // 2, 60, 0.05, "ingest")
+        # Kill the first member only once every member has stored (and reported) some of the work.
+        def all_storing():
+            stored = dict(BrokerPollStatus.objects.filter(groupId=unique_name).values_list("pid", "messagesStored"))
+            return all(stored.get(p.pid, 0) > 0 for p in pollers)
+        wait_for(all_storing, 60, 0.05, "every member storing")
         pollers[0].kill()
         where += produce(kafka_broker.bootstrap_servers, unique_name, values[half:], keys[half:])
         wait_for(lambda: count("elasticc_brokermessage") >= len(values), 90, 0.2, "all messages stored")
@@ -121,6 +130,8 @@ def test_three_pollers_in_one_group_share_the_topic(kafka_broker, unique_name):
     per_process = {s.pid: s.messagesStored for s in BrokerPollStatus.objects.filter(groupId=unique_name)}
     for p in pollers[1:]:
         assert per_process.get(p.pid, 0) > 0, per_process
+    # ... and what the killed member had stored was not stored again by the others.
+    assert per_process[pollers[0].pid] > 0
     assert sum(per_process.get(p.pid, 0) for p in pollers[1:]) < len(values)
     ends = {}
     for partition, offset in where:

@@ -3,7 +3,6 @@ classifiers are registered on the fly, throughput/lag are logged and the heartbe
 import io
 import math
 import random
-import threading
 
 import fastavro
 import pytest
@@ -101,12 +100,11 @@ def test_sigterm_finishes_the_batch_and_exits_0(kafka_broker, unique_name):
                          "--consumer-option", "session.timeout.ms=2000",
                          "--consumer-option", "heartbeat.interval.ms=500"], unique_name)
     try:
-        # Publish while brokerpoll runs, and stop it in the middle of the stream.
-        producer = threading.Thread(target=produce, args=(kafka_broker.bootstrap_servers, unique_name, values, keys))
-        producer.start()
-        wait_for(lambda: count("elasticc_brokermessage") >= 3000, 60, what="ingest to start")
+        # A backlog of 30 batches, and SIGTERM once 3 are stored: the stop lands mid-stream
+        # (27,000 messages cannot be stored in the few milliseconds the signal takes).
+        produce(kafka_broker.bootstrap_servers, unique_name, values, keys)
+        wait_for(lambda: count("elasticc_brokermessage") >= 3000, 60, 0.01, what="ingest to start")
         code = poller.terminate(30)
-        producer.join(60)
     finally:
         poller.ensure_stopped()
     log = poller.log()
