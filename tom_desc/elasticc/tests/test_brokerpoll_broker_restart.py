@@ -48,10 +48,15 @@ def test_broker_killed_and_restarted_brokerpoll_recovers(unique_name, n_before, 
     want_messages, want_classifications = expected_rows(before + after)
     assert sorted(messages) == sorted(want_messages)
     assert sorted(classifications) == sorted(want_classifications)
-    # One outage: brokerpoll logged it going away and coming back, not every failed request.
+    # Availability is logged once per change, not once per failed request: going away and
+    # coming back alternate (a coordinator hiccup right after the restart is a change of its
+    # own), and the outage of several seconds, with many failed requests, gives a handful of lines.
     lines = [line for line in log.splitlines() if "elasticc.brokerpoll" in line]
-    went_away = [line for line in lines if "unavailable:" in line and "Kafka broker" in line]
-    assert len(went_away) == 1, went_away
+    changes = [("down" if "unavailable:" in line else "up") for line in lines
+               if "Kafka broker" in line and ("unavailable:" in line or "available again" in line)]
+    assert changes and changes[0] == "down" and changes[-1] == "up", changes
+    assert all(a != b for a, b in zip(changes, changes[1:])), changes
+    assert len(changes) <= 4, changes
     assert not [line for line in lines if " ERROR " in line], "connection failures are not errors"
     assert any("available again" in line for line in lines), lines[-20:]
     assert any("topic was recreated" in line for line in lines), lines[-20:]

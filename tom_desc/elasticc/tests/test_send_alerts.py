@@ -148,8 +148,9 @@ def sender_lock_held() -> bool:
 def test_two_processes_at_once_one_is_refused(kafka_broker, unique_name):
     """A real second process while the first holds the lock (paused with SIGSTOP mid-send)."""
     make_many(60, 10, 5)
+    # Paced to take at least 3 s, so the first run is still sending when it is paused.
     args = ("send_elasticc_alerts", "--through-day", "60100", "--do", "--batch-size", "3", "--no-progress",
-            "--kafka-server", kafka_broker.bootstrap_servers, "--topic", unique_name)
+            "--max-rate", "200", "--kafka-server", kafka_broker.bootstrap_servers, "--topic", unique_name)
     first = manage_py(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         # Pause the first process as soon as it holds the lock (it takes it before sending).
@@ -194,8 +195,10 @@ def test_broker_gone_mid_run_marks_only_what_was_delivered_and_a_rerun_sends_the
     broker = EmbeddedKafka(port, tmp_path / "tansu.log")
     broker.start()
     try:
+        # Paced to take at least 5 s: the broker dies with most of the alerts still to send.
         proc = manage_py("send_elasticc_alerts", "--through-day", "60100", "--do", "--batch-size", "2",
-                         "--no-progress", "--delivery-timeout", "3", "--kafka-server", broker.bootstrap_servers,
+                         "--max-rate", "400", "--no-progress", "--delivery-timeout", "3",
+                         "--kafka-server", broker.bootstrap_servers,
                          "--topic", unique_name, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
         while DiaAlert.objects.filter(alertSentTimestamp__isnull=False).count() < 100:
@@ -237,7 +240,8 @@ def test_killed_mid_run_then_rerun_sends_every_alert_and_marks_each_once(kafka_b
     total = DiaAlert.objects.count()
     args = ("send_elasticc_alerts", "--through-day", str(through), "--do", "--batch-size", batch, "--no-progress",
             "--kafka-server", kafka_broker.bootstrap_servers, "--topic", unique_name)
-    proc = manage_py(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # The first run is paced to take at least 10 s, so the kill at a fifth lands mid-run.
+    proc = manage_py(*args, "--max-rate", str(total / 10), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while DiaAlert.objects.filter(alertSentTimestamp__isnull=False).count() < total // 5:
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -280,9 +284,23 @@ def test_killed_mid_run_then_rerun_sends_every_alert_and_marks_each_once(kafka_b
     assert sorted(rerun_sent) == sorted(unmarked)
 
 
+def test_max_rate_paces_the_stream(kafka_broker, unique_name):
+    """300 alerts at 150/s: the run cannot take less than 2 s less one batch, and all are sent."""
+    make_many(30, 10, 2)
+    started = time.monotonic()
+    out = send(kafka_broker, unique_name, "--through-day", "60100", "--do", "--batch-size", "10",
+               "--max-rate", "150")
+    elapsed = time.monotonic() - started
+    assert "300 alerts sent and marked" in out
+    assert elapsed >= (300 - 10) / 150
+    assert len(read_topic(kafka_broker.bootstrap_servers, unique_name, 300)) == 300
+    with pytest.raises(CommandError, match="--max-rate must be a positive"):
+        send(kafka_broker, unique_name, "--through-day", "60100", "--do", "--max-rate", "0")
+
+
 def test_cli_help_explains():
     out, _ = manage_py("send_elasticc_alerts", "--help", stdout=subprocess.PIPE, text=True).communicate(timeout=60)
-    for option in ("--through-day", "--added-days", "--kafka-server", "--topic", "--do", "--batch-size"):
+    for option in ("--through-day", "--added-days", "--kafka-server", "--topic", "--do", "--batch-size", "--max-rate"):
         assert option in out
 
 

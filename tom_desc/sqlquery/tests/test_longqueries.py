@@ -116,9 +116,11 @@ def test_submit_validates_the_body(plain_user):
     assert LongQuery.objects.count() == 0
 
 
-# Streams rows at once, then sleeps on the last one: a runner is killed while writing its file.
+# Streams rows at once, then sleeps on the last one while a classifier named "slow tail"
+# exists: a runner is killed while writing its file, and the test decides when the sleep ends.
 SLOW_TAIL = ("SELECT g FROM generate_series(1, %(n)s) g "
-             "WHERE g < %(n)s OR (SELECT true FROM pg_sleep(%(s)s))")
+             "WHERE g < %(n)s OR (SELECT true FROM pg_sleep(CASE WHEN EXISTS (SELECT FROM elasticc_brokerclassifier "
+             "WHERE \"classifierName\" = 'slow tail') THEN %(s)s ELSE 0 END))")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -129,7 +131,9 @@ def test_a_killed_runner_leaves_no_query_started_forever(plain_user, tmp_path, s
     settings.SQLQUERY_RUNNER_STALE_AFTER = 3600  # the heartbeat is not what notices the death here
     client = login(plain_user)
     n = 100_000
-    queryid = submit(client, SLOW_TAIL, {"n": n, "s": 3})
+    slow = BrokerClassifier.objects.create(brokerName="test", brokerVersion="1", classifierName="slow tail",
+                                           classifierParams="")
+    queryid = submit(client, SLOW_TAIL, {"n": n, "s": 120})
     env = runner_env(tmp_path, SQLQUERY_RUNNER_STALE_AFTER=3600)
     first = start_runner(env)
     wait_for_status(queryid, {"started"})
@@ -147,6 +151,7 @@ def test_a_killed_runner_leaves_no_query_started_forever(plain_user, tmp_path, s
     assert info["status"] == "queued" and info["attempts"] == 1, info
     assert not list(tmp_path.iterdir())  # the partial file went with the claim
 
+    slow.delete()  # the rerun does not sleep
     second = start_runner(env, "--exit-when-idle")
     output, _ = second.communicate(timeout=120)
     assert second.returncode == 0, output

@@ -70,7 +70,8 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=500, help="alerts per poll (default %(default)s)")
         parser.add_argument("--max-alerts", type=int, default=None, help="exit after this many alerts")
         parser.add_argument("--exit-when-idle", type=float, default=None, metavar="SECONDS",
-                            help="exit once no alert arrived for this long (after the first one, or from the start)")
+                            help="exit once no alert arrived for this long and the assigned partitions are read to "
+                                 "their end (for tests and one-off runs)")
         parser.add_argument("--session-timeout-ms", type=int, default=6000,
                             help="consumer group session timeout; joining takes about half of it (default %(default)s)")
         parser.add_argument("--log-every", type=float, default=10.0, help="seconds between count log lines")
@@ -87,7 +88,14 @@ class Command(BaseCommand):
             schema=ALERT_SCHEMA,
             consumer_config={"session.timeout.ms": options["session_timeout_ms"],
                              "heartbeat.interval.ms": max(100, options["session_timeout_ms"] // 4)})
-        consumer = BatchConsumer(config, start_offsets=lambda parts: self._committed(consumer, parts), logger=log)
+        positions: dict[tuple[str, int], int] = {}  # next offset to read, per partition: for the lag
+
+        def start_offsets(parts):
+            found = self._committed(consumer, parts)
+            positions.update(found)
+            return found
+
+        consumer = BatchConsumer(config, start_offsets=start_offsets, logger=log)
         producer = Producer({"bootstrap.servers": servers, "acks": "all", "linger.ms": 20, "log_level": 2,
                              "enable.idempotence": True})
         encode = Encoder(BROKER_CLASSIFICATION_SCHEMA)
@@ -115,7 +123,11 @@ class Command(BaseCommand):
                     last_log = now
                 if not messages:
                     if options["exit_when_idle"] is not None and now - last_alert >= options["exit_when_idle"]:
-                        break
+                        # Only once the partitions are assigned and read to their end: a slow group
+                        # join is not idleness.
+                        if consumer.lag(positions) == 0:
+                            break
+                        last_alert = now
                     continue
                 last_alert = now
                 ingest_ms = int(time.time() * 1000)
@@ -150,6 +162,7 @@ class Command(BaseCommand):
                     raise CommandError(f"classifications not delivered to {options['topic']}: "
                                        f"{failures[0] if failures else 'timed out'}; offsets not committed")
                 self._commit(consumer, next_offsets)
+                positions.update(next_offsets)
         finally:
             consumer.close()
         elapsed = time.monotonic() - started

@@ -113,11 +113,16 @@ class Command(BaseCommand):
         parser.add_argument("--history-rows", type=int, default=2_000_000,
                             help="encoded history rows kept between batches, so each is fetched and encoded "
                                  "once per run (about 100 bytes each; default %(default)s)")
+        parser.add_argument("--max-rate", type=float, default=None, metavar="ALERTS_PER_S",
+                            help="send at most this many alerts a second on average, e.g. to pace a stream "
+                                 "for brokers with limited capacity (default: as fast as possible)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, **options):
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
+        if options["max_rate"] is not None and options["max_rate"] <= 0:
+            raise CommandError("--max-rate must be a positive number of alerts a second")
         if not options["do"]:
             return self.dry_run(options)
         if not self.try_lock():
@@ -188,7 +193,7 @@ class Command(BaseCommand):
             raise CommandError(f"--producer-config takes KEY=VALUE, not {bad[0]!r}")
         sender = AlertSender(options["kafka_server"], options["topic"], options["delivery_timeout"],
                              dict(kv.split("=", 1) for kv in options["producer_config"]),
-                             history_rows=options["history_rows"])
+                             history_rows=options["history_rows"], max_rate=options["max_rate"])
         sender.check_reachable()
         started = time.monotonic()
         progress = tqdm(total=total, unit="alert", desc="sent", disable=options["no_progress"] or None,
@@ -238,8 +243,9 @@ class AlertSender:
     """Produces alerts and marks the delivered ones; one instance per run."""
 
     def __init__(self, servers: str, topic: str, delivery_timeout: float, extra_config: dict | None = None,
-                 history_rows: int = 2_000_000):
+                 history_rows: int = 2_000_000, max_rate: float | None = None):
         self.topic = topic
+        self.max_rate = max_rate
         self.servers = servers
         self.delivery_timeout = delivery_timeout
         config = {
@@ -312,8 +318,19 @@ class AlertSender:
     def marked(self) -> int:
         return self.marker.marked if self.marker is not None else 0
 
+    def pace(self, started: float, progress=None, stop=None) -> None:
+        """With a max rate, wait (serving delivery reports) until the alerts produced so far are
+        no longer ahead of it."""
+        if self.max_rate is None:
+            return
+        due = started + self.produced / self.max_rate
+        while not stop and (left := due - time.monotonic()) > 0:
+            self.producer.poll(min(left, 0.1))
+            self.mark_delivered(progress)
+
     def run(self, through: float, batch_size: int, progress=None, stop=None) -> None:
         """Stream, build, produce and mark until done, a delivery fails or `stop` turns true."""
+        started = time.monotonic()
         self.marker = _Marker()
         try:
             stream = connection.get_new_connection(connection.get_connection_params())
@@ -337,6 +354,7 @@ class AlertSender:
                     for row, value in encoded:
                         self.produce(value, row.diaObjectId, row.alertId)
                     self.mark_delivered(progress)
+                    self.pace(started, progress, stop)
         finally:
             stream.close()
             self.finish(progress)
