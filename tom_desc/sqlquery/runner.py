@@ -28,7 +28,6 @@ from typing import Any, TypeVar
 import psycopg
 from django.conf import settings
 from psycopg import pq
-from psycopg.generators import fetch
 
 from sqlquery import roles
 from sqlquery.encoding import dumps
@@ -99,59 +98,46 @@ def parse_request(query: Any, subdict: Any = None) -> list[Statement]:
 
 # --- streaming -----------------------------------------------------------------------------
 
-class _StreamCursor(psycopg.Cursor):
-    """psycopg's stream(), also for statements that return no rows.
+def stream_chunks(cur: psycopg.Cursor, sql: str, params: dict | None, size: int) -> Iterator[list[tuple]]:
+    """The rows of one statement in lists of up to `size`, read as the server sends them.
 
-    The stock stream() raises for a command without a result set and leaves
-    `description` empty for a SELECT that returns no rows; this keeps the column
-    description of an empty result and treats a command as "no columns, no rows".
-    (An override of a private hook of the pinned psycopg version; test_runsqlquery
-    covers both cases.)
+    psycopg's stream() uses the extended query protocol (one statement only) and, with
+    size > 1, libpq's chunked mode, so memory holds one chunk at a time. A command that
+    returns no result set (SET, ...) yields nothing. Closing the generator early makes
+    psycopg cancel the statement and drain the connection.
     """
+    rows = cur.stream(sql, params, size=size)
+    try:
+        while chunk := list(itertools.islice(rows, size)):
+            yield chunk
+    except psycopg.ProgrammingError as exc:
+        if exc.sqlstate is not None:  # an error from the server
+            raise
+        # psycopg's "the operation in stream() didn't produce a result": a command, no rows
+    finally:
+        rows.close()
 
-    def _stream_fetchone_gen(self, first: bool):
-        res = yield from fetch(self._pgconn)
-        if res is None:
-            return None
-        status = res.status
-        if status in (pq.ExecStatus.SINGLE_TUPLE, pq.ExecStatus.TUPLES_CHUNK):
-            self.pgresult = res
-            self._tx.set_pgresult(res, set_loaders=first)
-            if first:
-                self._make_row = self._make_row_maker()
-            return res
-        if status in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
-            if first:
-                self.pgresult = res
-                self._tx.set_pgresult(res, set_loaders=True)
-            while res:
-                res = yield from fetch(self._pgconn)
-            return None
-        return self._raise_for_result(res)
 
-    def stream_chunks(self, query: str, params: dict | None, size: int) -> Iterator[list[tuple]]:
-        """Like stream(), but yields the rows of each chunk the server sends as one list
-        (psycopg loads a whole chunk in C; a generator step per row costs more than the loading)."""
-        with self._conn.lock:
-            first = True
-            try:
-                self._conn.wait(self._stream_send_gen(query, params, size=size))
-                while res := self._conn.wait(self._stream_fetchone_gen(first)):
-                    yield self._tx.load_rows(0, res.ntuples, self._make_row)
-                    first = False
-            finally:
-                if self._pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
-                    # Stopped early: cancel the statement and read what is still in flight.
-                    self._conn._try_cancel()
-                    try:
-                        while self._conn.wait(self._stream_fetchone_gen(first=False)):
-                            pass
-                    except psycopg.Error:
-                        pass
-                    try:
-                        self._conn.wait(self._stream_fetchone_gen(first=False))
-                    except psycopg.Error:
-                        pass
+def describe(conn: psycopg.Connection, sql: str, params: dict | None) -> Columns:
+    """The result columns of a statement, from the server's description of it (no execution).
+
+    stream() learns the columns from the first row, so a result without rows needs this
+    to keep its header. It runs in a savepoint: a statement that cannot be described
+    (a command) leaves the transaction as it was, with no columns.
+    """
+    text = psycopg.ClientCursor(conn).mogrify(sql, params) if params else sql
+    with conn.cursor() as cur:
+        cur.execute("SAVEPOINT tom_desc_describe")
+        result = conn.pgconn.prepare(b"", text.encode(conn.info.encoding))
+        if result.status == pq.ExecStatus.COMMAND_OK:
+            result = conn.pgconn.describe_prepared(b"")
+        if result.status == pq.ExecStatus.COMMAND_OK:
+            columns = Columns([result.fname(i).decode(conn.info.encoding) for i in range(result.nfields)],
+                              [result.ftype(i) for i in range(result.nfields)])
+        else:
+            columns = Columns([], [])
+        cur.execute("ROLLBACK TO SAVEPOINT tom_desc_describe")
+    return columns
 
 
 class Session:
@@ -221,20 +207,24 @@ class Session:
         assert self.conn is not None
         conn = self.conn
         try:
-            with _StreamCursor(conn) as cur:
+            with conn.cursor() as cur:
                 cur.execute("SELECT pg_catalog.transaction_timestamp()")
                 started = cur.fetchone()[0]
                 result: Any = None
                 for index, statement in enumerate(statements):
-                    chunks = cur.stream_chunks(statement.sql, statement.params, size=FETCH_CHUNK)
+                    chunks = stream_chunks(cur, statement.sql, statement.params, size=FETCH_CHUNK)
                     try:
                         if index < len(statements) - 1:
                             for _ in chunks:
                                 pass
                         else:
                             first = list(itertools.islice(chunks, 1))
-                            description = cur.description or []
-                            columns = Columns([d.name for d in description], [d.type_code for d in description])
+                            if first:
+                                description = cur.description or []
+                                columns = Columns([d.name for d in description],
+                                                  [d.type_code for d in description])
+                            else:
+                                columns = describe(conn, statement.sql, statement.params)
                             result = consume(columns, itertools.chain(first, chunks))
                             for _ in chunks:
                                 pass

@@ -106,6 +106,24 @@ def test_only_the_submitter_or_a_superuser_sees_a_query(plain_user, admin_user, 
     assert login(plain_user).get("/db/checksqlquery/not-a-uuid/").status_code == 404
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_empty_result_keeps_its_columns(plain_user, tmp_path, settings):
+    """No rows: the CSV still has its header and the Parquet file its schema."""
+    settings.SQLQUERY_RESULTS_DIR = tmp_path
+    client = login(plain_user)
+    empty = "SELECT g AS i, 'x'::text AS label FROM generate_series(1, %(n)s) g WHERE g > %(n)s AND g = ANY(%(ids)s)"
+    ids = {fmt: submit(client, empty, {"n": 5, "ids": [1, 2]}, fmt) for fmt in ("csv", "parquet")}
+    runner = start_runner(runner_env(tmp_path), "--exit-when-idle")
+    output, _ = runner.communicate(timeout=120)
+    assert runner.returncode == 0 and "2 finished" in output, output
+    assert download(client, ids["csv"]) == b"i,label\n"
+    path = tmp_path / "empty.parquet"
+    path.write_bytes(download(client, ids["parquet"]))
+    table = pq.read_table(path)
+    assert table.num_rows == 0 and table.schema.names == ["i", "label"]
+    assert str(table.schema.field("label").type) == "string"
+
+
 @pytest.mark.django_db
 def test_submit_validates_the_body(plain_user):
     client = login(plain_user)
