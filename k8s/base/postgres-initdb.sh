@@ -27,5 +27,12 @@ CREATE DATABASE :"app_db" OWNER :"app_user" ENCODING 'UTF8' TEMPLATE template0;
 \connect :"app_db"
 -- PostgreSQL 15+ no longer lets every role create objects in public; the owner needs it.
 ALTER SCHEMA public OWNER TO :"app_user";
+-- Advisory locks serialise the site's workers; the read-only roles that run analysts' SQL
+-- must not be able to take them (sqlquery.roles.restrict_advisory_locks), so only the
+-- application's role may call the functions in this database.
+SELECT format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC; GRANT EXECUTE ON FUNCTION %s TO %I;',
+              p.oid::regprocedure, p.oid::regprocedure, :'app_user')
+FROM pg_proc p WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname LIKE 'pg\_%advisory%'
+\gexec
 SQL
 echo "postgres-initdb: created role $app_user and database $app_db"

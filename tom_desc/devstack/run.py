@@ -126,7 +126,10 @@ class Stack:
         manage_py = [py, "manage.py"]
         self.children.append(Child("web", [
             py, "-m", "gunicorn", "tom_desc.wsgi:application", "--bind", f"127.0.0.1:{self.args.port}",
-            "--workers", str(self.args.workers), "--timeout", "300", "--access-logfile", "-",
+            # Longer than the SQL endpoint's statement timeout, so a query that runs into it gets
+            # its JSON error instead of a killed worker (docs/sqlquery.md).
+            "--workers", str(self.args.workers), "--timeout",
+            str(int(float(self.env.get("SQLQUERY_STATEMENT_TIMEOUT", "300"))) + 30), "--access-logfile", "-",
         ]))
         self.children.append(Child("long_query_runner", [*manage_py, "long_query_runner"]))
         if self.args.no_workers:

@@ -147,9 +147,54 @@ def grant_readonly(connection, quiet: bool = False) -> dict[str, int]:
                 log.warning("role %s may CREATE in schema public or this database; run "
                             "REVOKE CREATE ON SCHEMA public FROM PUBLIC (docs/sqlquery.md)", role)
             summary[role] = len(wanted)
+    restrict_advisory_locks(connection)
     if not quiet:
         log.info("read-only grants: %s", summary)
     return summary
+
+
+# The site serialises its workers with advisory locks (the alert sender, the loader, metric
+# refreshes, long-query claims). PostgreSQL lets every role call the advisory-lock functions,
+# so a query run as a read-only role could take those locks and stall the site. Execution is
+# therefore revoked from PUBLIC in this database and granted back to the site's own role.
+ADVISORY_FUNCTIONS_SQL = """
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+    WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname LIKE 'pg\\_%advisory%'
+    ORDER BY 1
+"""
+
+
+def restrict_advisory_locks(connection) -> bool:
+    """Take the advisory-lock functions away from the read-only roles; True when they have none.
+
+    Revoking needs a superuser (the functions belong to the bootstrap superuser): as one,
+    revoke EXECUTE from PUBLIC and grant it to the site's role; otherwise only check, and
+    warn when the roles can still lock (the database's init script does it for new
+    deployments; docs/sqlquery.md has the statements for existing ones).
+    """
+    with connection.cursor() as cur:
+        cur.execute(ADVISORY_FUNCTIONS_SQL)
+        functions = [row[0] for row in cur.fetchall()]
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if cur.fetchone()[0]:
+            cur.execute("SELECT current_user")
+            site_role = cur.fetchone()[0]
+            for function in functions:
+                cur.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC")
+                cur.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
+                    sql.SQL(function), sql.Identifier(site_role)).as_string(None))
+        present = existing_roles(cur)
+        can_lock = []
+        for role in sorted(present):
+            cur.execute("SELECT bool_or(has_function_privilege(%s, f, 'EXECUTE')) FROM unnest(%s::text[]) AS f",
+                        [role, functions])
+            if cur.fetchone()[0]:
+                can_lock.append(role)
+    if can_lock:
+        log.warning("roles %s may take advisory locks and so block the site's workers; as a superuser, "
+                    "revoke EXECUTE on the pg_*advisory* functions from PUBLIC (docs/sqlquery.md)",
+                    ", ".join(can_lock))
+    return not can_lock
 
 
 def revoke_readonly(connection) -> None:

@@ -144,6 +144,17 @@ def test_postgres_init_script_creates_the_app_role(embedded_postgres, tmp_path):
             assert owner == (role,)
             # The password that was set is the file's: SCRAM verifier derived from it matches.
             assert _scram_matches(row[3], password.read_text().strip())
+            # In the new database only the app's role may take advisory locks.
+            with psycopg.connect(host="127.0.0.1", port=embedded_postgres.port, user="postgres",
+                                 dbname=database) as db:
+                grants = dict(db.execute(
+                    "SELECT p.oid::regprocedure::text, array_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+                    "ELSE pg_get_userbyid(a.grantee) END) "
+                    "FROM pg_proc p LEFT JOIN LATERAL aclexplode(p.proacl) a ON true "
+                    "WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname LIKE 'pg\\_%advisory%' "
+                    "GROUP BY 1").fetchall())
+            assert "pg_advisory_lock(bigint)" in grants and len(grants) >= 16, grants
+            assert all(sorted(grantees) == sorted(["postgres", role]) for grantees in grants.values()), grants
         finally:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             conn.execute(f'DROP ROLE IF EXISTS "{role}"')

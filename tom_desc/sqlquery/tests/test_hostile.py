@@ -12,6 +12,7 @@ import uuid
 import pytest
 from django.db import connection
 
+from elasticc.management.commands.send_elasticc_alerts import SEND_LOCK_KEY
 from sqlquery.tests.conftest import login, run_sql
 
 SENTINEL = f"/tmp/sqlquery-hostile-{uuid.uuid4().hex}"
@@ -86,6 +87,12 @@ ESCAPES = {
     "rollback and chain": ["ROLLBACK AND CHAIN", "SET TRANSACTION READ WRITE", "CREATE TEMP TABLE evil (x int)"],
     "read write": ["SET TRANSACTION READ WRITE", "CREATE TEMP TABLE evil (x int)"],
     "savepoint read write": ["SAVEPOINT s", "SET TRANSACTION READ WRITE"],
+    # the site's own locks (its workers would wait for them)
+    "advisory lock": "SELECT pg_advisory_lock(1)",
+    "the sender's lock": f"SELECT pg_try_advisory_lock({SEND_LOCK_KEY})",
+    "advisory lock, two keys": "SELECT pg_try_advisory_lock(1, 2)",
+    "advisory xact lock": "SELECT pg_advisory_xact_lock(1)",
+    "advisory shared lock": "SELECT pg_try_advisory_lock_shared(1)",
     "terminate superuser": "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'postgres'",
     # the server itself
     "alter system": "ALTER SYSTEM SET log_statement = 'none'",
@@ -116,7 +123,9 @@ ESCAPES = {
 }
 # The tables above exist: these must fail on privileges, not on a name.
 READS = ["auth_user", "auth_user password", "api tokens", "sessions", "pg_authid", "long queries of others",
-         "truth for non-admin", "objects for non-admin", "a partition directly", "set role", "reset role"]
+         "truth for non-admin", "objects for non-admin", "a partition directly", "set role", "reset role",
+         "advisory lock", "the sender's lock", "advisory lock, two keys", "advisory xact lock",
+         "advisory shared lock"]
 
 
 @pytest.fixture

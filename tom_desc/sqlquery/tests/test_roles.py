@@ -152,3 +152,27 @@ def test_migrate_sets_the_passwords_when_the_secrets_are_configured(settings):
     finally:
         one("ALTER ROLE elasticc_ro PASSWORD NULL")
         one("ALTER ROLE elasticc_admin_ro PASSWORD NULL")
+
+
+def test_advisory_locks_are_the_sites_alone(caplog):
+    """grant_readonly takes the advisory-lock functions from PUBLIC when it runs as a superuser;
+    run by a role that cannot, it says so instead of pretending."""
+    site = one("SELECT current_user")[0][0]
+    for role in roles.ROLES:
+        assert one("SELECT has_function_privilege(%s, 'pg_advisory_lock(bigint)', 'EXECUTE')", [role]) == [(False,)]
+    assert one("SELECT has_function_privilege(%s, 'pg_try_advisory_lock(bigint)', 'EXECUTE')", [site]) == [(True,)]
+
+    # Back to PostgreSQL's default, then checked by a role that may not revoke.
+    one("GRANT EXECUTE ON FUNCTION pg_advisory_lock(bigint) TO PUBLIC")
+    one("CREATE ROLE tom_desc_not_super NOSUPERUSER")
+    one("SET ROLE tom_desc_not_super")
+    try:
+        with caplog.at_level("WARNING", logger="sqlquery.roles"):
+            assert roles.restrict_advisory_locks(connection) is False
+    finally:
+        one("RESET ROLE")
+    assert "elasticc_admin_ro, elasticc_ro may take advisory locks" in caplog.text
+    assert one("SELECT has_function_privilege('elasticc_ro', 'pg_advisory_lock(bigint)', 'EXECUTE')") == [(True,)]
+
+    assert roles.restrict_advisory_locks(connection) is True  # as the superuser again
+    assert one("SELECT has_function_privilege('elasticc_ro', 'pg_advisory_lock(bigint)', 'EXECUTE')") == [(False,)]
