@@ -42,3 +42,16 @@ def pytest_unconfigure(config):
 def embedded_postgres():
     """The embedded server the run started (None when tests use an external database)."""
     return _server
+
+
+SHARED_DIR = REPO_DIR.parent / "shared"
+
+
+def require(path: Path, how: str) -> Path:
+    """Fail (never skip) a test whose input is missing: a skipped required test reads as a pass.
+
+    `how` says how to get it (e.g. "make browser-deps").
+    """
+    if not path.exists():
+        pytest.fail(f"{path} is missing; {how}", pytrace=False)
+    return path

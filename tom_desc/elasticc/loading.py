@@ -293,7 +293,6 @@ class LoadReport:
     counts: dict[str, Count] = field(default_factory=lambda: {t: Count() for t in TABLES})
     pairs_loaded: int = 0
     failures: list[SnanaError] = field(default_factory=list)
-    objects_without_truth: int = 0
     seconds: float = 0.0
 
     @property
@@ -309,22 +308,16 @@ class LoadReport:
                 f"{c['alerts'].added} ({c['alerts'].skipped}) alerts, "
                 f"{c['truth'].added} ({c['truth'].skipped}) source truth rows, "
                 f"{c['object_truth'].added} ({c['object_truth'].skipped}) object truth rows")
-        if self.objects_without_truth:
-            text += f"; {self.objects_without_truth} new objects had no DUMP row"
         if self.failures:
             text += f"; {len(self.failures)} file pairs FAILED"
         return text
 
 
-def load_pair(lc: LightCurves, dump: snana.DumpTable,
-              sim_version: str | None = None) -> tuple[dict[str, Count], int]:
-    """Store one parsed pair atomically.
-
-    Returns (rows added/skipped per table, number of new objects without a DUMP row).
-    """
+def load_pair(lc: LightCurves, dump: snana.DumpTable, sim_version: str | None = None) -> dict[str, Count]:
+    """Store one parsed pair atomically; returns the rows added and skipped per table."""
     counts = {t: Count() for t in TABLES}
     if lc.n_objects == 0:
-        return counts, 0
+        return counts
     with transaction.atomic(), connection.cursor() as django_cursor:
         cursor = django_cursor.cursor  # the psycopg cursor, for COPY
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
@@ -336,9 +329,8 @@ def load_pair(lc: LightCurves, dump: snana.DumpTable,
             for t in TABLES:
                 counts[t].skipped += old.count(t)
         if present.all():
-            return counts, 0
+            return counts
         new = pair_rows(lc, dump, ~present, sim_version)
-        without_truth = new.count("objects") - new.count("object_truth")
         try:
             with transaction.atomic():
                 for t in TABLES:
@@ -349,7 +341,7 @@ def load_pair(lc: LightCurves, dump: snana.DumpTable,
                 inserted = copy_binary_staged(cursor, TABLE_NAMES[t], new.columns[t])
                 counts[t].added = inserted
                 counts[t].skipped += new.count(t) - inserted
-    return counts, without_truth
+    return counts
 
 
 _DONE = object()
@@ -410,6 +402,25 @@ def _parsed_pairs(paths: list[Path]) -> Iterator[tuple[PairInput, LightCurves | 
         thread.join()
 
 
+def missing_truth(lc: LightCurves, pair: PairInput) -> SnanaError | None:
+    """An error naming the DUMP when it has no row for some of the pair's objects.
+
+    SNANA writes a DUMP row for every simulated object, so a missing one means a DUMP cut
+    short (at a line break, which parses cleanly) or one from another simulation. Loading
+    the pair anyway would store objects without truth for good: a re-run skips objects
+    already present.
+    """
+    if lc.n_objects == 0 or pair.dump is None:
+        return None
+    known = np.fromiter(pair.dump.rows.keys(), dtype=np.int64, count=len(pair.dump.rows))
+    missing = lc.object_id[~np.isin(lc.object_id, known)]
+    if len(missing) == 0:
+        return None
+    return SnanaError(pair.dump.name, f"no row for {len(missing)} of the {lc.n_objects} objects of "
+                                      f"{pair.head_name} (first: {int(missing[0])}); truncated, or not this "
+                                      "directory's DUMP? Nothing of the pair was loaded")
+
+
 def load(paths: Iterable[Path], sim_version: str | None = None,
          progress: Callable[[PairInput, LoadReport], None] | None = None) -> LoadReport:
     """Load every HEAD/PHOT pair under ``paths`` (directories or tarballs).
@@ -424,8 +435,10 @@ def load(paths: Iterable[Path], sim_version: str | None = None,
     start = time.perf_counter()
     for pair, lc, error in _parsed_pairs(paths):
         if error is None:
+            error = missing_truth(lc, pair)
+        if error is None:
             try:
-                counts, without_truth = load_pair(lc, pair.dump, sim_version)
+                counts = load_pair(lc, pair.dump, sim_version)
             except SnanaError as exc:
                 error = exc
             else:
@@ -433,7 +446,6 @@ def load(paths: Iterable[Path], sim_version: str | None = None,
                 for t in TABLES:
                     report.counts[t].added += counts[t].added
                     report.counts[t].skipped += counts[t].skipped
-                report.objects_without_truth += without_truth
         if error is not None:
             report.failures.append(error)
         report.seconds = time.perf_counter() - start

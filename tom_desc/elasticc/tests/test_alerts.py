@@ -155,12 +155,12 @@ def test_alert_whose_time_disagrees_with_its_source_still_builds(history_objects
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SAMPLE.exists(), reason="no SNANA sample")
 def test_real_sample_alerts_match_the_oracle():
     from django.core.management import call_command
 
-    pytest.importorskip("elasticc.loading")
-    call_command("load_snana_fits", str(SAMPLE), "--no-progress")
+    from devstack.pytest_plugin import require
+
+    call_command("load_snana_fits", str(require(SAMPLE, "the tests read ../shared/ beside the project (the ELAsTiCC sample and schemas)")), "--no-progress")
     ids = list(DiaAlert.objects.values_list("alertId", flat=True))
     assert len(ids) > 100
     chosen = random.Random(1).sample(ids, 150)

@@ -8,12 +8,17 @@ import fastavro
 import fastavro.schema
 import pytest
 
+from devstack.pytest_plugin import require
 from elasticc import avro
 
 REFERENCE_DIR = Path(__file__).resolve().parents[4] / "shared" / "reference" / "schema"
 NAMES = ["alert", "diaSource", "diaForcedSource", "diaObject", "brokerClassification"]
 
-pytestmark = pytest.mark.skipif(not REFERENCE_DIR.is_dir(), reason=f"no reference schemas at {REFERENCE_DIR}")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _reference_present():
+    require(REFERENCE_DIR, "the tests read ../shared/ beside the project (the ELAsTiCC sample and schemas)")
 
 
 def reference_schema(name: str) -> dict:

@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group, User
 
 from brokermetrics import refresh
 from brokermetrics.tests import handbuilt
+from devstack.pytest_plugin import require
 from elasticc.models import BrokerPollStatus
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,8 +30,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.slow,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium: `make browser-deps`"),
 ]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _chromium_present():
+    require(Path(CHROMIUM), "Debian's chromium drives the page tests: `make browser-deps` (make test does it)")
 
 
 @pytest.fixture(scope="module")

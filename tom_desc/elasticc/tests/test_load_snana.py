@@ -14,15 +14,19 @@ from astropy.io import fits
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from devstack.pytest_plugin import require
+
 REPO_DIR = Path(__file__).resolve().parents[3]
 SAMPLE = REPO_DIR.parent / "shared" / "data" / "elasticc2_snana_sample.tar.bz2"
 FLUX_SCALE = 10 ** ((31.4 - 27.5) / 2.5)
 TABLES = ["diaobject", "diasource", "diaforcedsource", "diaalert", "diatruth", "diaobjecttruth"]
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(not SAMPLE.exists(), reason=f"SNANA sample not present at {SAMPLE}"),
-]
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _sample_present():
+    require(SAMPLE, "the tests read ../shared/ beside the project (the ELAsTiCC sample and schemas)")
 
 
 @pytest.fixture(scope="module")
@@ -267,6 +271,32 @@ def test_missing_dump_is_named_and_its_directory_not_loaded(sample_dir, tmp_path
     kn_ids = [i for head, _ in _head_phot_pairs(dump.parent) for i in _objects_of(head)]
     assert kn_ids and _stored_objects(kn_ids) == 0
     assert table_counts()["diaobject"] == expected["diaobject"] - len(kn_ids)
+
+
+def test_dump_cut_at_a_line_break_is_named_and_nothing_of_its_pairs_loaded(sample_dir, tmp_path, expected):
+    """A DUMP that lost its last rows parses cleanly; the objects it lacks must not load without truth."""
+    copy = tmp_path / "sample"
+    shutil.copytree(sample_dir, copy)
+    dump = next(copy.rglob("*KN_K17.DUMP"))
+    lines = dump.read_text().splitlines(keepends=True)
+    rows = [i for i, line in enumerate(lines) if line.startswith("SN:")]
+    dump.write_text("".join(lines[: rows[len(rows) // 2]]))
+    with pytest.raises(CommandError, match=r"\.DUMP: no row for \d+ of the \d+ objects of .*truncated") as excinfo:
+        load(copy)
+    assert "\n" not in str(excinfo.value)
+    kn_ids = [i for head, _ in _head_phot_pairs(dump.parent) for i in _objects_of(head)]
+    with connection.cursor() as cur:
+        cur.execute('SELECT o."diaObjectId", t."diaObjectId" IS NOT NULL FROM elasticc_diaobject o '
+                    'LEFT JOIN elasticc_diaobjecttruth t ON t."diaObjectId" = o."diaObjectId" '
+                    'WHERE o."diaObjectId" = ANY(%s)', [kn_ids])
+        stored = dict(cur.fetchall())
+    assert stored and all(stored.values()), "every stored object has its truth"
+    assert len(stored) < len(kn_ids)
+
+    # With the whole DUMP back, a re-run completes the directory.
+    dump.write_text("".join(lines))
+    load(copy)
+    assert table_counts() == expected
 
 
 def test_missing_argument_is_named(tmp_path):
