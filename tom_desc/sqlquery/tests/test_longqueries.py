@@ -4,8 +4,10 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import signal
 import time
+import uuid
 
 import pyarrow.parquet as pq
 import pytest
@@ -122,6 +124,27 @@ def test_an_empty_result_keeps_its_columns(plain_user, tmp_path, settings):
     table = pq.read_table(path)
     assert table.num_rows == 0 and table.schema.names == ["i", "label"]
     assert str(table.schema.field("label").type) == "string"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runners_share_the_queue_and_run_each_query_once(plain_user, tmp_path, settings):
+    """Eight queries of 1.5 s each, two runners at once: FOR UPDATE SKIP LOCKED hands each
+    query to exactly one of them, and both get work."""
+    settings.SQLQUERY_RESULTS_DIR = tmp_path
+    client = login(plain_user)
+    ids = {k: submit(client, "SELECT %(k)s::int AS k FROM (SELECT pg_sleep(1.5)) AS s", {"k": k}) for k in range(8)}
+    env = runner_env(tmp_path)
+    runners = [start_runner(env, "--exit-when-idle") for _ in range(2)]
+    outputs = [runner.communicate(timeout=180)[0] for runner in runners]
+    assert [runner.returncode for runner in runners] == [0, 0], outputs
+    finished = [int(re.search(r"long_query_runner \S+: (\d+) finished, ", out).group(1)) for out in outputs]
+    assert sum(finished) == 8 and min(finished) >= 1, outputs
+    queries = {q.id: q for q in LongQuery.objects.all()}
+    for k, queryid in ids.items():
+        query = queries[uuid.UUID(queryid)]
+        assert (query.status, query.attempts, query.rows) == ("finished", 1, 1), (query.error, outputs)
+        assert download(client, queryid).decode() == f"k\n{k}\n"
+    assert len({q.runner for q in queries.values()}) == 2
 
 
 @pytest.mark.django_db
