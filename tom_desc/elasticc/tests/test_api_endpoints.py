@@ -61,6 +61,16 @@ def test_filters_by_object_and_time(client, data):
     assert [r["diaObjectId"] for r in rows] == [o for o in data.object_ids if o % 2]
     assert client.get("/elasticc/diasource/?midPointTai__gte=nan").status_code == 400
     assert client.get("/elasticc/diasource/?diaObjectId=").status_code == 400
+    # The same time window on forced sources and alerts, against the rows filtered here.
+    for table, key in (("diaforcedsource", "diaForcedSourceId"), ("diaalert", "alertId")):
+        everything = client.get(f"/elasticc/{table}/?limit=1000").json()
+        assert everything["next"] is None, table
+        times = sorted({r["midPointTai"] for r in everything["results"]})
+        lo, hi = times[len(times) // 4], times[3 * len(times) // 4]
+        want = sorted(r[key] for r in everything["results"] if lo <= r["midPointTai"] <= hi)
+        rows = client.get(f"/elasticc/{table}/?midPointTai__gte={lo}&midPointTai__lte={hi}&limit=1000").json()
+        assert want and len(want) < len(everything["results"]), table
+        assert sorted(r[key] for r in rows["results"]) == want, table
 
 
 def test_errors_are_json(client, data):
