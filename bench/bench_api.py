@@ -29,7 +29,7 @@ import time
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import SCALE, Row, Timer, light_curve_sql, main_for, median, percentile, scaled, start_gunicorn  # noqa: E402
+from common import SCALE, Row, Timer, light_curve_steps, main_for, run_step, median, percentile, scaled, start_gunicorn  # noqa: E402
 
 SOURCES_PER_OBJECT = 10
 FORCED_PER_OBJECT = 100
@@ -59,14 +59,14 @@ def generate(n_objects: int) -> None:
             INSERT INTO elasticc_diaobject ("diaObjectId", "simVersion", ra, decl, mwebv, z_final)
             SELECT o, 'bench', random() * 360, degrees(asin(2 * random() - 1)), random() * 0.1, random()
             FROM generate_series(1, {n_objects}) o"""),
-        *light_curve_sql(n_objects, SOURCES_PER_OBJECT, FORCED_PER_OBJECT),
+        *light_curve_steps(n_objects, SOURCES_PER_OBJECT, FORCED_PER_OBJECT),
     ]
     with connection.cursor() as cur:
         cur.execute("SET synchronous_commit = off")
         for name, sql in steps:
             with Timer() as t:
-                cur.execute(sql)
-            print(f"  {name}: {cur.rowcount:,} rows in {t.seconds:.1f} s", flush=True)
+                n = run_step(cur, sql)
+            print(f"  {name}: {n:,} rows in {t.seconds:.1f} s", flush=True)
         with Timer() as t:
             cur.execute("VACUUM ANALYZE elasticc_diaobject, elasticc_diasource, elasticc_diaforcedsource")
         print(f"  vacuum analyze: {t.seconds:.1f} s", flush=True)

@@ -173,21 +173,55 @@ def start_gunicorn(database_url: str, name: str, workers: int = 2, timeout: int 
         time.sleep(0.2)
 
 
-def light_curve_sql(n_objects: int, sources_per_object: int, forced_per_object: int) -> list[tuple[str, str]]:
-    """(name, SQL) steps that fill elasticc_diasource and elasticc_diaforcedsource with synthetic
-    light curves of objects 1..n_objects, by generate_series. Ids are object * 100 + k for
-    sources and object * 1000 + k for forced sources, so id order is (object, k) order."""
-    return [
-        ("sources", f"""
-            INSERT INTO elasticc_diasource ("diaSourceId", "diaObjectId", "midPointTai", "filterName", ra, decl,
-                                            "psFlux", "psFluxErr", snr)
-            SELECT o * 100 + k, o, 61000 + (o % 50) + k * 3 + 0.1, (ARRAY['u','g','r','i','z','Y'])[1 + k % 6],
-                   0, 0, 1000 * random(), 30, 10 + 20 * random()
-            FROM generate_series(1, {n_objects}) o, generate_series(0, {sources_per_object - 1}) k"""),
-        ("forced sources", f"""
-            INSERT INTO elasticc_diaforcedsource ("diaForcedSourceId", "diaObjectId", "midPointTai", "filterName",
-                                                  "psFlux", "psFluxErr")
-            SELECT o * 1000 + k, o, 60990 + (o % 50) + k * 0.5, (ARRAY['u','g','r','i','z','Y'])[1 + k % 6],
-                   500 * random() - 50, 25
-            FROM generate_series(1, {n_objects}) o, generate_series(0, {forced_per_object - 1}) k"""),
-    ]
+def light_curve_steps(n_objects: int, sources_per_object: int, forced_per_object: int, seed: int = 1) -> list:
+    """(name, step) pairs that fill elasticc_diasource and elasticc_diaforcedsource with synthetic
+    light curves of objects 1..n_objects by binary COPY (the loader's own encoder), a block of
+    objects at a time. Ids are object * 100 + k for sources and object * 1000 + k for forced
+    sources, so id order is (object, k) order. A step takes a cursor and returns its row count."""
+    import numpy as np
+
+    from elasticc.loading import Column, copy_binary
+
+    bands = np.array([b"u", b"g", b"r", b"i", b"z", b"Y"])
+    rng = np.random.default_rng(seed)
+    block = max(1, 2_000_000 // max(sources_per_object, forced_per_object))
+
+    def rows(per_object: int):
+        for first in range(1, n_objects + 1, block):
+            o = np.repeat(np.arange(first, min(first + block, n_objects + 1), dtype=np.int64), per_object)
+            k = np.tile(np.arange(per_object, dtype=np.int64), len(o) // per_object)
+            yield o, k
+
+    def sources(cur) -> int:
+        n = 0
+        for o, k in rows(sources_per_object):
+            n += copy_binary(cur.cursor, "elasticc_diasource", [
+                Column("diaSourceId", "int8", o * 100 + k), Column("diaObjectId", "int8", o),
+                Column("midPointTai", "float8", 61000 + (o % 50) + k * 3 + 0.1),
+                Column("filterName", "text", bands[k % 6]),
+                Column("ra", "float8", np.zeros(len(o))), Column("decl", "float8", np.zeros(len(o))),
+                Column("psFlux", "float4", (1000 * rng.random(len(o))).astype(np.float32)),
+                Column("psFluxErr", "float4", np.full(len(o), 30, np.float32)),
+                Column("snr", "float4", (10 + 20 * rng.random(len(o))).astype(np.float32))])
+        return n
+
+    def forced(cur) -> int:
+        n = 0
+        for o, k in rows(forced_per_object):
+            n += copy_binary(cur.cursor, "elasticc_diaforcedsource", [
+                Column("diaForcedSourceId", "int8", o * 1000 + k), Column("diaObjectId", "int8", o),
+                Column("midPointTai", "float8", 60990 + (o % 50) + k * 0.5),
+                Column("filterName", "text", bands[k % 6]),
+                Column("psFlux", "float4", (500 * rng.random(len(o)) - 50).astype(np.float32)),
+                Column("psFluxErr", "float4", np.full(len(o), 25, np.float32))])
+        return n
+
+    return [("sources", sources), ("forced sources", forced)]
+
+
+def run_step(cur, step) -> int:
+    """Run one seeding step: SQL text, or a callable taking the cursor; returns the rows written."""
+    if callable(step):
+        return step(cur)
+    cur.execute(step)
+    return cur.rowcount
