@@ -7,6 +7,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Sum
 
 from brokermetrics.models import (AlertsSentPerMjd, ClassifierTotals, ClassifierWindow, ConfusionCell, DelayBin,
                                   MetricsRefresh)
@@ -80,22 +81,87 @@ def classifier(classifier_id: int) -> dict | None:
     return dict(zip(("classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams"), row))
 
 
+# A window: None is all time, a date one UTC send-day, (first, last) the days from first to
+# last inclusive. All time and single days are read as refresh_metrics stored them; a range
+# adds up its days' rows, which is exact for counts (completeness, histogram, confusion) and
+# leaves the delay quantiles to the histogram (see RangeWindow).
+Days = date | tuple[date, date] | None
+
+
+def _span(days: Days) -> tuple[date, date] | None:
+    if days is None or isinstance(days, tuple):
+        return days
+    return (days, days)
+
+
+def _in_window(queryset, days: Days):
+    span = _span(days)
+    return queryset.filter(day__isnull=True) if span is None else queryset.filter(day__range=span)
+
+
+@dataclass
+class RangeWindow:
+    """Completeness and delays over several send-days, added up from their stored rows.
+
+    Quantiles cannot be added up: delayP50/P90/P99 are the upper edges of the histogram
+    bins that hold them (so "at most"); delayMax is exact.
+    """
+
+    alertsSent: int
+    alertsClassified: int
+    delayP50: float | None
+    delayP90: float | None
+    delayP99: float | None
+    delayMax: float | None
+    approximate: bool = True
+
+    @property
+    def completeness(self) -> float | None:
+        return self.alertsClassified / self.alertsSent if self.alertsSent else None
+
+
+def _bin_upper_edge(index: int, delay_max: float | None) -> float | None:
+    from brokermetrics.refresh import DELAY_EDGES
+
+    return DELAY_EDGES[index] if index < len(DELAY_EDGES) else delay_max
+
+
 def days(classifier_id: int) -> list[date]:
     """The windows (UTC days alerts were sent) with metrics for this classifier, newest first."""
     return list(ClassifierWindow.objects.filter(classifierId=classifier_id, day__isnull=False)
                 .order_by("-day").values_list("day", flat=True))
 
 
-def window(classifier_id: int, day: date | None) -> ClassifierWindow | None:
-    return ClassifierWindow.objects.filter(classifierId=classifier_id, day=day).first() if day else \
-        ClassifierWindow.objects.filter(classifierId=classifier_id, day__isnull=True).first()
+def window(classifier_id: int, days: Days) -> ClassifierWindow | RangeWindow | None:
+    """The classifier's completeness and delays in a window (None when it has no rows there)."""
+    span = _span(days)
+    rows = _in_window(ClassifierWindow.objects.filter(classifierId=classifier_id), days)
+    if span is None or span[0] == span[1]:
+        return rows.first()
+    rows = list(rows)
+    if not rows:
+        return None
+    delay_max = max((r.delayMax for r in rows if r.delayMax is not None), default=None)
+    quantiles = []
+    histogram = delay_histogram(classifier_id, days)
+    total = sum(b["count"] for b in histogram)
+    for q in (0.5, 0.9, 0.99):
+        seen, at = 0, None
+        for b in histogram:
+            seen += b["count"]
+            if seen >= q * total:
+                at = _bin_upper_edge(b["bin"], delay_max)
+                break
+        quantiles.append(at if total else None)
+    return RangeWindow(sum(r.alertsSent for r in rows), sum(r.alertsClassified for r in rows), *quantiles,
+                       delay_max)
 
 
-def delay_histogram(classifier_id: int, day: date | None) -> list[dict]:
+def delay_histogram(classifier_id: int, days: Days) -> list[dict]:
     """[{"bin", "label", "count"}] in bin order; bins with no alerts are left out."""
-    bins = DelayBin.objects.filter(classifierId=classifier_id)
-    bins = bins.filter(day=day) if day else bins.filter(day__isnull=True)
-    return [{"bin": b.bin, "label": delay_bin_label(b.bin), "count": b.count} for b in bins.order_by("bin")]
+    bins = (_in_window(DelayBin.objects.filter(classifierId=classifier_id), days)
+            .values("bin").annotate(n=Sum("count")).order_by("bin"))
+    return [{"bin": b["bin"], "label": delay_bin_label(b["bin"]), "count": b["n"]} for b in bins]
 
 
 @dataclass
@@ -129,10 +195,10 @@ class ConfusionMatrix:
         return [{"classId": p, "name": self.names.get(p, "")} for p in self.pred_ids]
 
 
-def confusion(classifier_id: int, level: str, day: date | None) -> ConfusionMatrix:
-    cells = ConfusionCell.objects.filter(classifierId=classifier_id, level=level)
-    cells = cells.filter(day=day) if day else cells.filter(day__isnull=True)
-    data = {(c.trueClassId, c.predClassId): c.count for c in cells}
+def confusion(classifier_id: int, level: str, days: Days) -> ConfusionMatrix:
+    cells = (_in_window(ConfusionCell.objects.filter(classifierId=classifier_id, level=level), days)
+             .values("trueClassId", "predClassId").annotate(n=Sum("count")))
+    data = {(c["trueClassId"], c["predClassId"]): c["n"] for c in cells}
     true_ids = sorted({t for t, _ in data}, key=lambda t: (t is None, t or 0))
     pred_ids = sorted({p for _, p in data})
     names = {c.classId: c.description for c in taxonomy.classes().values()}

@@ -170,8 +170,16 @@ class BrokerListView(LoginRequiredMixin, TemplateView):
         return context
 
 
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 class BrokerDetailView(LoginRequiredMixin, TemplateView):
-    """/elasticc/brokers/<classifierId>/?window=all|YYYY-MM-DD: completeness, delays, confusion."""
+    """/elasticc/brokers/<classifierId>/?window=all|YYYY-MM-DD or ?from=YYYY-MM-DD&to=YYYY-MM-DD:
+    completeness, delays, confusion."""
 
     template_name = "elasticc/broker.html"
 
@@ -179,9 +187,22 @@ class BrokerDetailView(LoginRequiredMixin, TemplateView):
         chosen = _int(request.GET.get("classifier"))
         if chosen is not None and chosen != kwargs["classifier_id"]:
             url = reverse("elasticc:broker", kwargs={"classifier_id": chosen})
-            window = request.GET.get("window")
-            return redirect(f"{url}?window={window}" if window else url)
+            query = request.GET.copy()
+            del query["classifier"]
+            return redirect(f"{url}?{query.urlencode()}" if query else url)
         return super().get(request, *args, **kwargs)
+
+    def _window(self) -> tuple[date | tuple[date, date] | None, str | None]:
+        """(window, error): ?window=all|YYYY-MM-DD when given, else ?from&to (a range of send-days)."""
+        get = self.request.GET
+        if not get.get("window") and (get.get("from") or get.get("to")):
+            first, last = _date(get.get("from")), _date(get.get("to"))
+            if first is None or last is None:
+                return None, "A range needs a first and a last day (YYYY-MM-DD); showing all time."
+            if first > last:
+                return None, f"The range ends ({last}) before it starts ({first}); showing all time."
+            return (first if first == last else (first, last)), None
+        return _date(get.get("window")), None
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -190,20 +211,17 @@ class BrokerDetailView(LoginRequiredMixin, TemplateView):
         if classifier is None:
             raise Http404(f"No classifier {classifier_id}")
         days = metrics.days(classifier_id)
-        window_param = self.request.GET.get("window", "all")
-        day = None
-        if window_param != "all":
-            try:
-                day = date.fromisoformat(window_param)
-            except ValueError:
-                day = None
+        chosen, range_error = self._window()
+        day = chosen if isinstance(chosen, date) else None
+        span = chosen if isinstance(chosen, tuple) else None
         show_confusion = metrics.confusion_visible_to(self.request.user)
         context.update(
-            classifier=classifier, classifiers=metrics.classifier_choices(), days=days, day=day,
-            window_param=day.isoformat() if day else "all",
-            window=metrics.window(classifier_id, day), delays=metrics.delay_histogram(classifier_id, day),
+            classifier=classifier, classifiers=metrics.classifier_choices(), days=days, day=day, span=span,
+            range_error=range_error, range_from=span[0] if span else (day or (days[-1] if days else None)),
+            range_to=span[1] if span else (day or (days[0] if days else None)),
+            window=metrics.window(classifier_id, chosen), delays=metrics.delay_histogram(classifier_id, chosen),
             show_confusion=show_confusion,
-            matrices=[metrics.confusion(classifier_id, level, day) for level in metrics.LEVELS]
+            matrices=[metrics.confusion(classifier_id, level, chosen) for level in metrics.LEVELS]
             if show_confusion else [],
             last_refresh=metrics.last_refresh(),
         )

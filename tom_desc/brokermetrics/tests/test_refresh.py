@@ -87,6 +87,29 @@ def test_delays(case):
     assert [h["count"] for h in hist] == [1] * 7
 
 
+def test_a_range_of_days_adds_up_its_days(case):
+    """D1..D2 holds every sent alert, so its counts are the all-time ones; its quantiles come
+    from the histogram (bin upper edges), its maximum is exact."""
+    a, b, _ = case
+    w = queries.window(a, (D1, D2))
+    assert isinstance(w, queries.RangeWindow) and w.approximate
+    assert (w.alertsSent, w.alertsClassified) == (8, 7)
+    # delays -2, 0.5, 3, 10, 45, 7200, 1e6 s: the median 10 s is in bin 10-30 s; 90 % and
+    # 99 % are in the open bin >= 7 d, whose upper edge is the maximum.
+    assert (w.delayP50, w.delayP90, w.delayP99, w.delayMax) == (30, 1_000_000, 1_000_000, 1_000_000)
+    assert queries.delay_histogram(a, (D1, D2)) == queries.delay_histogram(a, None)
+    for level, expected in (("exact", handbuilt.EXPECTED_EXACT_ALL), ("category", handbuilt.EXPECTED_CATEGORY_ALL)):
+        assert queries.confusion(a, level, (D1, D2)).cells == expected
+    assert queries.confusion(a, "exact", (D1, D1)).cells == handbuilt.EXPECTED_EXACT_DAY1
+    # One day given as a range of one is that day's stored row, with its exact quantiles.
+    assert queries.window(a, (D2, D2)) == ClassifierWindow.objects.get(classifierId=a, day=D2)
+    only_b = queries.window(b, (D1, D2))
+    assert (only_b.alertsSent, only_b.alertsClassified, only_b.delayP50) == (8, 1, 30)
+    # Days with no stored rows at all.
+    assert queries.window(a, (date(2020, 1, 1), date(2020, 1, 9))) is None
+    assert queries.confusion(a, "exact", (date(2020, 1, 1), date(2020, 1, 9))).cells == {}
+
+
 def test_totals_and_alerts_per_simulated_day(case):
     a, b, _ = case
     assert ClassifierTotals.objects.get(classifierId=a).messages == 8  # the unsent alert's message too

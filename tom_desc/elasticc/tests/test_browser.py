@@ -177,6 +177,14 @@ def test_pages_in_a_browser(browser, site):
         page.wait_for_url("**window=2026-03-01")
         assert page.inner_text("#completeness-value") == "75 %"
         s.shot("broker-astronomer")
+        page.fill("#range-from", "2026-03-01")
+        page.fill("#range-to", "2026-03-02")
+        page.click("#range-show")
+        page.wait_for_url("**from=2026-03-01&to=2026-03-02")
+        assert page.inner_text("#completeness-value") == "88 %"
+        page.wait_for_selector("#delay-histogram .main-svg")
+        assert page.locator("#quantiles-from-bins").count() == 1
+        s.shot("broker-range")
 
         page = s.open("/elasticc/summary")
         page.wait_for_selector("#alerts-per-mjd .main-svg")

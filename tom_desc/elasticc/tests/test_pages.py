@@ -220,6 +220,24 @@ def test_broker_page_for_admins(admin_client, case):
     assert 'id="completeness-value">75 %<' in day
     response = admin_client.get(f"/elasticc/brokers/{a}/?classifier={b}&window=all")
     assert response.status_code == 302 and response.url == f"/elasticc/brokers/{b}/?window=all"
+
+    # A range of send-days: the counts of both days, quantiles marked as read off the histogram.
+    both = page(admin_client, f"/elasticc/brokers/{a}/?from=2026-03-01&to=2026-03-02")
+    assert 'id="completeness-value">88 %<' in both and 'id="quantiles-from-bins"' in both
+    assert "≤ 30 s" in both
+    assert rendered_cells(both, "exact") == handbuilt.EXPECTED_EXACT_ALL
+    assert '<option value="" selected>2026-03-01 to 2026-03-02</option>' in both
+    one = page(admin_client, f"/elasticc/brokers/{a}/?from=2026-03-01&to=2026-03-01")
+    assert 'id="completeness-value">75 %<' in one and 'id="quantiles-from-bins"' not in one
+    backwards = page(admin_client, f"/elasticc/brokers/{a}/?from=2026-03-02&to=2026-03-01")
+    assert 'id="range-error"' in backwards and 'id="completeness-value">88 %<' in backwards
+    assert 'id="range-error"' in page(admin_client, f"/elasticc/brokers/{a}/?from=2026-03-02&to=soon")
+    # The explicit window wins over a range left in the URL; switching classifier keeps the range.
+    assert 'id="completeness-value">75 %<' in page(
+        admin_client, f"/elasticc/brokers/{a}/?window=2026-03-01&from=2026-03-01&to=2026-03-02")
+    response = admin_client.get(f"/elasticc/brokers/{a}/?classifier={b}&window=&from=2026-03-01&to=2026-03-02")
+    assert response.status_code == 302
+    assert response.url == f"/elasticc/brokers/{b}/?window=&from=2026-03-01&to=2026-03-02"
     assert admin_client.get("/elasticc/brokers/999999/").status_code == 404
 
 
