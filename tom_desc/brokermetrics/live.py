@@ -18,6 +18,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from django.db import connection
 
+from brokermetrics.queries import WindowFigures
+
 # The classified sent alerts of the window: one row per message (a classifier classifies
 # an alert at most once). %(window)s is replaced by the window's condition on `a`.
 _MESSAGES = """
@@ -72,13 +74,7 @@ _CATEGORY = """
 
 
 @dataclass
-class LiveMetrics:
-    alertsSent: int
-    alertsClassified: int
-    delayP50: float | None
-    delayP90: float | None
-    delayP99: float | None
-    delayMax: float | None
+class LiveMetrics(WindowFigures):
     confusion: dict[str, dict[tuple[int | None, int], int]] = field(default_factory=dict)
 
 

@@ -11,7 +11,7 @@ from django.db.models import Sum
 
 from brokermetrics.models import (AlertsSentPerMjd, ClassifierTotals, ClassifierWindow, ConfusionCell, DelayBin,
                                   MetricsRefresh)
-from brokermetrics.refresh import delay_bin_label
+from brokermetrics.refresh import DELAY_EDGES, delay_bin_label
 from elasticc import taxonomy
 
 LEVELS = ("exact", "category")
@@ -100,12 +100,9 @@ def _in_window(queryset, days: Days):
 
 
 @dataclass
-class RangeWindow:
-    """Completeness and delays over several send-days, added up from their stored rows.
-
-    Quantiles cannot be added up: delayP50/P90/P99 are the upper edges of the histogram
-    bins that hold them (so "at most"); delayMax is exact.
-    """
+class WindowFigures:
+    """Completeness and delay figures of one window, as the broker page shows them (the
+    fields of ClassifierWindow, for windows not stored as one row)."""
 
     alertsSent: int
     alertsClassified: int
@@ -113,16 +110,24 @@ class RangeWindow:
     delayP90: float | None
     delayP99: float | None
     delayMax: float | None
-    approximate: bool = True
 
     @property
     def completeness(self) -> float | None:
         return self.alertsClassified / self.alertsSent if self.alertsSent else None
 
 
-def _bin_upper_edge(index: int, delay_max: float | None) -> float | None:
-    from brokermetrics.refresh import DELAY_EDGES
+@dataclass
+class RangeWindow(WindowFigures):
+    """Completeness and delays over several send-days, added up from their stored rows.
 
+    Quantiles cannot be added up: delayP50/P90/P99 are the upper edges of the histogram
+    bins that hold them (so "at most"); delayMax is exact.
+    """
+
+    approximate: bool = True
+
+
+def _bin_upper_edge(index: int, delay_max: float | None) -> float | None:
     return DELAY_EDGES[index] if index < len(DELAY_EDGES) else delay_max
 
 
