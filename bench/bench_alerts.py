@@ -11,7 +11,7 @@ BENCH_SCALE=1), starts an embedded Kafka-protocol broker, and measures in the sa
 
 Goal: at least 3,000 alerts/s on the 2-core machine.
 
-It also measures alert *building* alone (the dicts of elasticc.alerts.build_alerts_for_rows,
+It also measures alert *building* alone (the dicts of elasticc.stream.alerts.build_alerts_for_rows,
 set-based: at most four queries per batch of 1,000) against a per-alert ORM baseline (five
 ORM queries per alert, the way a naive view would do it), on the same alerts in the same
 run, and prints the ratio. Goal: set-based at least 10x the per-alert ORM rate.
@@ -80,8 +80,8 @@ def encode_baseline() -> tuple[float, int, float]:
     """Build every alert in process, then time fastavro alone on them: (alerts/s, bytes, build s)."""
     from django.db import connection
 
-    from elasticc.alerts import AlertRow, build_alerts_for_rows
-    from elasticc.avro import ALERT_SCHEMA, Encoder
+    from elasticc.stream.alerts import AlertRow, build_alerts_for_rows
+    from elasticc.stream.avro import ALERT_SCHEMA, Encoder
 
     with connection.cursor() as cur:
         cur.execute('SELECT "alertId", "diaObjectId", "diaSourceId", "midPointTai" FROM elasticc_diaalert '
@@ -101,7 +101,7 @@ def orm_build(alert_id: int) -> dict:
     """One alert with the ORM, one query per piece: the per-alert baseline."""
     from django.db.models import Min
 
-    from elasticc.alerts import FORCED_AFTER_FIRST_DAYS, FORCED_BEFORE_FIRST_DAYS, PRV_SOURCE_DAYS, object_fields
+    from elasticc.stream.alerts import FORCED_AFTER_FIRST_DAYS, FORCED_BEFORE_FIRST_DAYS, PRV_SOURCE_DAYS, object_fields
     from elasticc.models import DiaAlert, DiaForcedSource, DiaObject, DiaSource
 
     source_fields = ("diaSourceId", "diaObjectId", "midPointTai", "filterName", "ra", "decl", "psFlux",
@@ -131,8 +131,8 @@ def build_comparison() -> tuple[float, float, int]:
 
     from django.db import connection
 
-    from elasticc.alerts import AlertRow, build_alerts_for_rows
-    from elasticc.avro import encode_alert
+    from elasticc.stream.alerts import AlertRow, build_alerts_for_rows
+    from elasticc.stream.avro import encode_alert
 
     with connection.cursor() as cur:
         cur.execute('SELECT "alertId", "diaObjectId", "diaSourceId", "midPointTai" FROM elasticc_diaalert')

@@ -115,7 +115,7 @@ def run(ctx) -> list[Row]:
     from django.db import connection
     from rest_framework.authtoken.models import Token
 
-    from elasticc.pagination import cursor_url
+    from elasticc.api.pagination import cursor_url
 
     print(f"generating {n_objects:,} objects, {n_objects * SOURCES_PER_OBJECT:,} sources, "
           f"{n_forced:,} forced sources ...", flush=True)

@@ -41,7 +41,8 @@ PARTITIONS = 4
 def publish(bootstrap: str, topic: str, n: int) -> None:
     from confluent_kafka import Producer
 
-    from elasticc import avro, taxonomy
+    from elasticc import taxonomy
+    from elasticc.stream import avro
 
     rng = random.Random(1)
     leaves = taxonomy.leaf_classids()
@@ -75,7 +76,7 @@ def raw_consume_rate(bootstrap: str, topic: str, n: int) -> float:
     import fastavro
     from confluent_kafka import Consumer, TopicPartition
 
-    from elasticc import avro
+    from elasticc.stream import avro
 
     schema = avro.load_schema(avro.BROKER_CLASSIFICATION_SCHEMA)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-raw", "enable.auto.commit": False})
@@ -135,7 +136,7 @@ def brokerpoll_rate(url: str, bootstrap: str, topic: str, n: int) -> tuple[float
 def bench_records(n: int, broker: str, seed: int) -> list[dict]:
     """n validated brokerClassification records (CLASSIFIERS classifiers, CLASSIFICATIONS pairs each)."""
     from elasticc import taxonomy
-    from elasticc.brokeringest import validate_classification
+    from elasticc.stream.ingest import validate_classification
 
     rng = random.Random(seed)
     leaves = taxonomy.leaf_classids()
@@ -157,7 +158,7 @@ def bench_records(n: int, broker: str, seed: int) -> list[dict]:
 
 def copy_rate(records: list[dict], batch: int = 5000) -> float:
     """Messages/s of store_broker_messages (COPY), one transaction per batch."""
-    from elasticc.brokeringest import KafkaOrigin, store_broker_messages
+    from elasticc.stream.ingest import KafkaOrigin, store_broker_messages
 
     start = time.perf_counter()
     for b in range(0, len(records), batch):

@@ -31,7 +31,7 @@ PER_FILE = 500
 
 
 def _demo_sky(n_objects: int) -> Path:
-    from elasticc import demo_sky
+    from elasticc.loading import demo_sky
 
     out = REPO_DIR / "var" / "bench-load-sky"
     stamp = out / "params.json"
@@ -51,12 +51,12 @@ def _count(cur, table: str) -> int:
 
 def _payloads(sky: Path) -> list:
     """The forced-source and source COPY columns of every pair (what the loader writes)."""
-    from elasticc import loading, snana
+    from elasticc.loading import loader, snana
 
     payloads = []
     for pair in snana.iter_inputs([sky]):
         lc = pair.read()
-        payloads.append(loading.pair_rows(lc, pair.dump, lc.object_id == lc.object_id))
+        payloads.append(loader.pair_rows(lc, pair.dump, lc.object_id == lc.object_id))
     return payloads
 
 
@@ -64,7 +64,7 @@ def _raw_copy_seconds(payloads: list, with_indexes: bool) -> tuple[float, int]:
     """Seconds to COPY the rows into unpartitioned tables, and the row count."""
     from django.db import connection
 
-    from elasticc import loading
+    from elasticc.loading import loader
 
     including = "INCLUDING DEFAULTS" + (" INCLUDING INDEXES" if with_indexes else "")
     with connection.cursor() as django_cursor:
@@ -76,8 +76,8 @@ def _raw_copy_seconds(payloads: list, with_indexes: bool) -> tuple[float, int]:
         rows = 0
         with Timer() as timer:
             for pair_rows in payloads:
-                rows += loading.copy_binary(cur, "bench_forced", pair_rows.columns["forced_sources"])
-                rows += loading.copy_binary(cur, "bench_source", pair_rows.columns["sources"])
+                rows += loader.copy_binary(cur, "bench_forced", pair_rows.columns["forced_sources"])
+                rows += loader.copy_binary(cur, "bench_source", pair_rows.columns["sources"])
         assert _count(cur, "bench_forced") + _count(cur, "bench_source") == rows
         for table in ("bench_forced", "bench_source"):
             cur.execute(f"DROP TABLE {table}")

@@ -180,7 +180,7 @@ def light_curve_steps(n_objects: int, sources_per_object: int, forced_per_object
     sources, so id order is (object, k) order. A step takes a cursor and returns its row count."""
     import numpy as np
 
-    from elasticc.loading import Column, copy_binary
+    from elasticc.loading.loader import Column, copy_binary
 
     bands = np.array([b"u", b"g", b"r", b"i", b"z", b"Y"])
     rng = np.random.default_rng(seed)

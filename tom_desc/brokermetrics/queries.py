@@ -37,7 +37,7 @@ class ClassifierRow:
 def _live_counts() -> dict[int, int] | None:
     """Messages per classifier counted now, when the message table is small enough
     (the summary page's rule); None otherwise."""
-    from elasticc.summary import _exact_allowed, _heap_bytes
+    from elasticc.pages.summary import _exact_allowed, _heap_bytes
 
     if not _exact_allowed(_heap_bytes("elasticc_brokermessage")):
         return None
@@ -66,7 +66,7 @@ def classifiers() -> list[ClassifierRow]:
 
 def classifier_choices() -> list[tuple[int, str]]:
     """(classifierId, label) of every classifier, for selects."""
-    from elasticc.lightcurves import classifier_labels
+    from elasticc.pages.object_page import classifier_labels
 
     return sorted(classifier_labels().items(), key=lambda kv: kv[1])
 

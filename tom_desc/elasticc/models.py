@@ -94,7 +94,7 @@ class DiaObject(models.Model):
     class Meta:
         db_table = "elasticc_diaobject"
         indexes = [
-            # Cone searches (elasticc/search.py): an R-tree over the positions as points, so
+            # Cone searches (elasticc/pages/search.py): an R-tree over the positions as points, so
             # a box around the cone reads only the objects inside it (a btree on (decl, ra)
             # would read the whole declination band).
             GistIndex(models.Func("ra", "decl", function="point"), name="elasticc_diaobject_radec"),

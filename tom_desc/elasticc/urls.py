@@ -1,7 +1,8 @@
 from django.urls import path
 from rest_framework.routers import Route, SimpleRouter
 
-from elasticc import views, viewsets
+from elasticc.pages import views
+from elasticc.api import viewsets
 
 app_name = "elasticc"
 

@@ -179,7 +179,7 @@ ELASTICC_FAKEBROKER_TOPIC = env_str("ELASTICC_FAKEBROKER_TOPIC", "elasticc-fakeb
 # Hash partitions for the per-object tables; changing it needs a new migration.
 ELASTICC_HASH_PARTITIONS = 16
 # The summary page counts a table exactly when its heap is at most this big, otherwise it
-# shows the planner's statistics (see elasticc/summary.py).
+# shows the planner's statistics (see elasticc/pages/summary.py).
 SUMMARY_EXACT_COUNT_MAX_BYTES = env_int("SUMMARY_EXACT_COUNT_MAX_BYTES", 64 * 1024 * 1024)
 
 # ---- Operations: /healthz and /readyz probes, export_users / import_users ---------------
@@ -192,23 +192,23 @@ ELASTICC_BROKERPOLL_CONFIG = env_str("ELASTICC_BROKERPOLL_CONFIG", "")
 BROKERPOLL_STALE_AFTER = env_int("BROKERPOLL_STALE_AFTER", 300)
 
 # ---- REST API (docs/api.md): JSON errors, anonymous 401s, counts, OpenAPI ----------------
-REST_FRAMEWORK["EXCEPTION_HANDLER"] = "elasticc.api_errors.exception_handler"
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "tom_desc.errors.exception_handler"
 REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"] = ["django_filters.rest_framework.DjangoFilterBackend"]
 # The toolkit's LOCKED-site and 403-to-login middleware step aside for API requests, which
 # answer JSON 401/403 themselves; any other non-JSON error on an API path becomes JSON.
 MIDDLEWARE[MIDDLEWARE.index("tom_common.middleware.AuthStrategyMiddleware")] = \
-    "elasticc.middleware.LockedSiteMiddleware"
+    "tom_desc.middleware.LockedSiteMiddleware"
 MIDDLEWARE[MIDDLEWARE.index("tom_common.middleware.Raise403Middleware")] = \
-    "elasticc.middleware.Raise403ExceptApiMiddleware"
+    "tom_desc.middleware.Raise403ExceptApiMiddleware"
 MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
-                  "elasticc.middleware.ApiJsonErrorsMiddleware")
+                  "tom_desc.middleware.ApiJsonErrorsMiddleware")
 # Scripts written for the original site post `username` to /accounts/login/ (tom_desc/accounts.py).
 ACCOUNT_FORMS = {"login": "tom_desc.accounts.LoginFormAcceptingUsername"}
 # Create / revoke one's API token from the profile page or /accounts/api-token/ (apitokens app).
 INSTALLED_APPS += ["apitokens"]
 INSTALLED_APPS += ["drf_spectacular_sidecar"]  # Swagger UI / Redoc files served locally, no CDN
 SPECTACULAR_SETTINGS.update({
-    "PREPROCESSING_HOOKS": ["elasticc.api_schema.only_elasticc_routes"],
+    "PREPROCESSING_HOOKS": ["elasticc.api.schema.only_elasticc_routes"],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -15,6 +15,6 @@ urlpatterns = [
     path("", include("tom_common.urls")),
 ]
 
-# JSON 404/500 on REST API paths, Django's pages elsewhere (elasticc/api_errors.py).
-handler404 = "elasticc.api_errors.page_not_found"
-handler500 = "elasticc.api_errors.server_error"
+# JSON 404/500 on REST API paths, Django's pages elsewhere (tom_desc/errors.py).
+handler404 = "tom_desc.errors.page_not_found"
+handler500 = "tom_desc.errors.server_error"

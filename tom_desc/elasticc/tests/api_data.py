@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from django.contrib.auth.models import Group, User
 from django.db import connection
 
-from elasticc.brokeringest import store_broker_messages, validate_classification
+from elasticc.stream.ingest import store_broker_messages, validate_classification
 
 PASSWORD = "A-long-test-password-42"
 T0 = datetime(2023, 10, 1, 12, 0, tzinfo=timezone.utc)

@@ -18,9 +18,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from elasticc import avro
-from elasticc.brokeringest import InvalidBrokerMessage, KafkaOrigin, store_broker_messages, validate_classification
-from elasticc.kafka_consumer import (LIBRDKAFKA_LOG, BatchConsumer, BrokerConfig, ConfigError, ConnectionState, DatabaseOffsets,
+from elasticc.stream import avro
+from elasticc.stream.ingest import InvalidBrokerMessage, KafkaOrigin, store_broker_messages, validate_classification
+from elasticc.stream.consumer import (LIBRDKAFKA_LOG, BatchConsumer, BrokerConfig, ConfigError, ConnectionState, DatabaseOffsets,
                                      StopFlag, load_broker_configs)
 
 log = logging.getLogger("elasticc.brokerpoll")
@@ -328,7 +328,7 @@ class Command(BaseCommand):
             "in the same transaction as the messages, so a crash or kill at any moment followed by a "
             "restart stores every message exactly once. Undecodable or invalid messages go to the "
             "dead-letter table elasticc_brokerdeadletter. Stops cleanly on SIGTERM/SIGINT. "
-            "Brokers come from --config (YAML or JSON, see tom_desc/elasticc/brokers.example.yaml), "
+            "Brokers come from --config (YAML or JSON, see tom_desc/elasticc/stream/brokers.example.yaml), "
             "from --kafka-server/--topic/--group, or from the settings (KAFKA_BOOTSTRAP_SERVERS, "
             "ELASTICC_FAKEBROKER_TOPIC).")
 

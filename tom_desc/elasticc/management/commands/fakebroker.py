@@ -11,7 +11,7 @@ alert's Kafka message timestamp, brokerIngestTimestamp the moment it was read.
 
 Consumer offsets are committed to Kafka only after the classifications of a batch were
 delivered (at least once). SIGTERM/SIGINT finish the batch in hand, commit and exit 0.
-The consumer plumbing (group handling, reconnects, stop flag) is elasticc.kafka_consumer's.
+The consumer plumbing (group handling, reconnects, stop flag) is elasticc.stream.consumer's.
 """
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from elasticc import taxonomy
-from elasticc.avro import ALERT_SCHEMA, BROKER_CLASSIFICATION_SCHEMA, Encoder, decode
-from elasticc.kafka_consumer import BatchConsumer, BrokerConfig, StopFlag
+from elasticc.stream.avro import ALERT_SCHEMA, BROKER_CLASSIFICATION_SCHEMA, Encoder, decode
+from elasticc.stream.consumer import BatchConsumer, BrokerConfig, StopFlag
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from elasticc import demo_sky
+from elasticc.loading import demo_sky
 
 
 class Command(BaseCommand):

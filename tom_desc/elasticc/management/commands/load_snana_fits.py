@@ -3,8 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from elasticc import loading
-from elasticc.snana import SnanaError
+from elasticc.loading import loader
+from elasticc.loading.snana import SnanaError
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         for path in paths:
             if not path.exists():
                 raise CommandError(f"{path}: no such file or directory")
-        bar = tqdm(total=loading.snana.count_pairs(paths), unit="pair", desc="load_snana_fits",
+        bar = tqdm(total=loader.snana.count_pairs(paths), unit="pair", desc="load_snana_fits",
                    disable=options["no_progress"], dynamic_ncols=True)
 
         def progress(pair, report):
@@ -42,7 +42,7 @@ class Command(BaseCommand):
             bar.set_postfix_str(f"{report.rows_added:,} rows, {rate:,.0f} rows/s", refresh=False)
 
         try:
-            report = loading.load(paths, sim_version=options["sim_version"], progress=progress)
+            report = loader.load(paths, sim_version=options["sim_version"], progress=progress)
         except SnanaError as exc:
             raise CommandError(str(exc)) from None
         finally:

@@ -9,7 +9,7 @@ Without --do it only says what it would send. With it:
 2. stream the unsent alerts up to the chosen day in midPointTai order through a
    server-side cursor (its own connection, so marking can commit meanwhile);
 3. per batch: fetch what the alerts need with set-based SQL and serialize them as
-   schemaless Avro (elasticc.alerts.AlertStreamEncoder: fastavro encodes each history
+   schemaless Avro (elasticc.stream.alerts.AlertStreamEncoder: fastavro encodes each history
    row once per run, not once per alert), then hand them to the Kafka producer;
 4. mark alertSentTimestamp (the Kafka message timestamp, which brokers echo back as
    elasticcPublishTimestamp) only for alerts whose delivery the broker confirmed,
@@ -35,8 +35,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from tqdm import tqdm
 
-from elasticc import alerts as alert_builder
-from elasticc.avro import ALERT_SCHEMA
+from elasticc.stream import alerts as alert_builder
+from elasticc.stream.avro import ALERT_SCHEMA
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,32 @@
+"""OpenAPI schema pieces of the ELAsTiCC REST API (drf-spectacular).
+
+The schema at /api/schema/ describes the ELAsTiCC routes (those under
+/elasticc/); the TOM Toolkit's own API under /api/ is left out (see
+``only_elasticc_routes``). Every operation lists the JSON error body of
+tom_desc/errors.py for 400, 401, 403 and 404.
+"""
+from __future__ import annotations
+
+from drf_spectacular.openapi import AutoSchema
+
+ERROR_CODES = (400, 401, 403, 404)
+
+
+class ApiSchema(AutoSchema):
+    """AutoSchema plus the error responses every route can give."""
+
+    def _get_response_bodies(self, direction="response"):
+        # After any @extend_schema(responses=...) override, which replaces
+        # get_response_serializers and so would drop errors added there.
+        from elasticc.api.serializers import ErrorSerializer
+
+        responses = super()._get_response_bodies(direction)
+        for code in map(str, ERROR_CODES):
+            if code not in responses:
+                responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+        return responses
+
+
+def only_elasticc_routes(endpoints: list) -> list:
+    """PREPROCESSING_HOOK: keep the /elasticc/ routes."""
+    return [e for e in endpoints if e[0].startswith("/elasticc/")]
