@@ -212,9 +212,9 @@ def confusion(classifier_id: int, level: str, days: Days) -> ConfusionMatrix:
 
 def confusion_visible_to(user) -> bool:
     """Confusion matrices are made from truth: elasticc_admin only, unless configured public."""
-    from elasticc.permissions import is_elasticc_admin
+    from tom_desc.lib.groups import is_admin
 
-    return bool(settings.BROKERMETRICS_CONFUSION_PUBLIC) or is_elasticc_admin(user)
+    return bool(settings.BROKERMETRICS_CONFUSION_PUBLIC) or is_admin(user)
 
 
 def alerts_per_mjd() -> list[tuple[int, int]]:

@@ -19,6 +19,8 @@ def _restore_reference_rows(sender, using="default", **kwargs):
     """
     from django.contrib.auth.models import Group
 
+    from tom_desc.lib.groups import GROUPS
+
     from elasticc import taxonomy
     from elasticc.models import ClassIdOfGentype, GentypeOfClassId
 
@@ -28,5 +30,5 @@ def _restore_reference_rows(sender, using="default", **kwargs):
     if not ClassIdOfGentype.objects.using(using).exists():
         ClassIdOfGentype.objects.using(using).bulk_create(
             ClassIdOfGentype(**row) for row in taxonomy.classidofgentype_rows())
-    for name in ("elasticc_admin", "elasticc_broker"):
+    for name in GROUPS:
         Group.objects.using(using).get_or_create(name=name)

@@ -11,26 +11,7 @@ from __future__ import annotations
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-ADMIN_GROUP = "elasticc_admin"
-BROKER_GROUP = "elasticc_broker"
-
-
-def in_group(user, name: str) -> bool:
-    """Group membership, asked once per request and remembered on the user object."""
-    if not (user and user.is_authenticated):
-        return False
-    if user.is_superuser:
-        return True
-    cache = user.__dict__.setdefault("_elasticc_groups", None)
-    if cache is None:
-        cache = set(user.groups.values_list("name", flat=True))
-        user.__dict__["_elasticc_groups"] = cache
-    return name in cache
-
-
-def is_elasticc_admin(user) -> bool:
-    return in_group(user, ADMIN_GROUP)
-
+from tom_desc.lib.groups import BROKER_GROUP, in_group, is_admin
 
 class IsElasticcAdmin(BasePermission):
     """Truth tables: members of elasticc_admin only."""
@@ -38,7 +19,7 @@ class IsElasticcAdmin(BasePermission):
     message = "Only members of the elasticc_admin group may read this."
 
     def has_permission(self, request, view) -> bool:
-        return is_elasticc_admin(request.user)
+        return is_admin(request.user)
 
 
 class BrokersWrite(BasePermission):

@@ -118,13 +118,6 @@ def csv_converter(type_oid: int) -> Callable[[Any], str] | None:
     return _csv_generic
 
 
-def csv_cell(value: Any, type_oid: int) -> str:
-    if value is None:
-        return ""
-    convert = csv_converter(type_oid)
-    return value if convert is None and isinstance(value, str) else (convert or str)(value)
-
-
 # --- Parquet (Arrow) ----------------------------------------------------------------------
 
 def arrow_column(type_oid: int):

@@ -27,12 +27,13 @@ import psycopg
 from django.conf import settings
 from psycopg import sql
 
+from tom_desc.lib.groups import is_admin
+
 log = logging.getLogger(__name__)
 
 RO_ROLE = "elasticc_ro"
 ADMIN_RO_ROLE = "elasticc_admin_ro"
 ROLES = (RO_ROLE, ADMIN_RO_ROLE)
-ADMIN_GROUP = "elasticc_admin"
 
 # Which tables each role reads (shell patterns on the table name, schema public).
 # Partitions are not granted: queries go through the partitioned parent, whose
@@ -84,7 +85,7 @@ def wanted_tables(role: str, tables: list[str]) -> set[str]:
 
 def role_for(user) -> str:
     """elasticc_admin_ro for superusers and members of elasticc_admin, elasticc_ro otherwise."""
-    if user.is_superuser or user.groups.filter(name=ADMIN_GROUP).exists():
+    if is_admin(user):
         return ADMIN_RO_ROLE
     return RO_ROLE
 

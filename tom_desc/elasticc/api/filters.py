@@ -16,6 +16,8 @@ from __future__ import annotations
 import django_filters
 from django import forms
 
+from tom_desc.lib.numbers import INT64_MAX, INT64_MIN
+
 from elasticc.models import (
     BrokerClassifier,
     BrokerMessage,
@@ -27,7 +29,6 @@ from elasticc.models import (
     DiaTruth,
 )
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class _PresentMeansValue:

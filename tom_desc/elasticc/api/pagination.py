@@ -51,7 +51,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+from tom_desc.lib.numbers import is_int64
 
 FIRST_PAGE = object()  # a "next" of a backwards page that found nothing before it
 DEFAULT_LIMIT = 100
@@ -73,7 +73,7 @@ def decode_cursor(cursor: str, n_keys: int) -> tuple[list[int], bool]:
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
         raise ValidationError({"cursor": ["Invalid cursor: use the next/previous URLs of a response."]})
     if (not isinstance(key, list) or len(key) != n_keys or reverse not in (0, 1)
-            or not all(type(v) is int and INT64_MIN <= v <= INT64_MAX for v in key)):
+            or not all(is_int64(v) for v in key)):
         raise ValidationError({"cursor": ["Invalid cursor: use the next/previous URLs of a response."]})
     return key, bool(reverse)
 

@@ -227,10 +227,4 @@ def broker_message_request_schema() -> dict:
                                       + " Each classId at most once.").strip()
     return schema
 
-
-def finite_or_none(row: dict) -> dict:
-    """JSON has no NaN or infinity: such a float (possible in a real column) becomes null."""
-    for key, value in row.items():
-        if type(value) is float and not math.isfinite(value):
-            row[key] = None
     return row

@@ -25,6 +25,9 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from tom_desc.lib.groups import is_admin
+from tom_desc.lib.numbers import finite_or_none, finite_tree, float32, is_int64
+
 from elasticc import taxonomy
 from elasticc.stream import ingest
 from elasticc.api import filters, serializers
@@ -41,8 +44,8 @@ from elasticc.models import (
     DiaSource,
     DiaTruth,
 )
-from elasticc.api.pagination import INT64_MAX, INT64_MIN, KeysetPagination
-from elasticc.permissions import BrokersWrite, IsElasticcAdmin, is_elasticc_admin
+from elasticc.api.pagination import KeysetPagination
+from elasticc.permissions import BrokersWrite, IsElasticcAdmin
 
 # More records than this in one PUT/POST is a 400 (and a body over
 # DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB by default, a 413): split big uploads into batches.
@@ -68,7 +71,7 @@ class ColumnsViewSet(viewsets.GenericViewSet):
         return serializers.column_names(self.model)
 
     def present(self, rows: list[dict]) -> list[dict]:
-        return [serializers.finite_or_none(r) for r in rows]
+        return [{k: finite_or_none(v) for k, v in r.items()} for r in rows]
 
     def lookup_value(self) -> int:
         raw = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
@@ -76,7 +79,7 @@ class ColumnsViewSet(viewsets.GenericViewSet):
             value = int(raw)
         except ValueError:
             raise NotFound()
-        if not INT64_MIN <= value <= INT64_MAX:
+        if not is_int64(value):
             raise NotFound()
         return value
 
@@ -168,17 +171,6 @@ class DiaObjectTruthViewSet(ColumnsViewSet):
     lookup_field = "diaObjectId"
 
 
-def _finite_tree(value):
-    """finite_or_none through nested dicts and lists (an alert)."""
-    if isinstance(value, dict):
-        return {k: _finite_tree(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite_tree(v) for v in value]
-    if type(value) is float and not math.isfinite(value):
-        return None
-    return value
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="List alerts",
@@ -199,13 +191,13 @@ class DiaAlertViewSet(ColumnsViewSet):
 
     def get_queryset(self):
         queryset = DiaAlert.objects.all()
-        if not is_elasticc_admin(self.request.user):
+        if not is_admin(self.request.user):
             queryset = queryset.filter(alertSentTimestamp__isnull=False)
         return queryset
 
     def filter_queryset(self, queryset):
         sent = self.request.query_params.get("sent")
-        if sent == "false" and not is_elasticc_admin(self.request.user):
+        if sent == "false" and not is_admin(self.request.user):
             raise PermissionDenied("Only members of the elasticc_admin group may list unsent alerts.")
         return super().filter_queryset(queryset)
 
@@ -218,7 +210,7 @@ class DiaAlertViewSet(ColumnsViewSet):
         alert = build_alert(alert_id)
         if alert is None:  # the alert row exists but its source does not: nothing to stream
             raise NotFound(f"Alert {alert_id} has no source to build it from.")
-        return Response(_finite_tree(alert))
+        return Response(finite_tree(alert))
 
 
 @extend_schema_view(
@@ -296,7 +288,7 @@ class BrokerMessageViewSet(ColumnsViewSet):
                   .filter(classifierId__in=classifier_ids, brokerMessageId__in=message_ids)
                   .order_by("brokerMessageId", "classId")
                   .values_list("brokerMessageId", "classId", "probability")):
-            classifications[c[0]].append({"classId": c[1], "probability": _finite(c[2])})
+            classifications[c[0]].append({"classId": c[1], "probability": finite_or_none(c[2])})
         for r in rows:
             r["classifier"] = classifiers.get(r["classifierId"])
             r["classifications"] = classifications[r["brokerMessageId"]]
@@ -325,7 +317,7 @@ class BrokerMessageViewSet(ColumnsViewSet):
                 for c in record["classifications"]:
                     # The column is a 4-byte real (as the Avro float of the Kafka path); JSON
                     # numbers are doubles, and e.g. 1e-308 would not fit: round as Avro would.
-                    c["probability"] = _as_float32(c["probability"])
+                    c["probability"] = float32(c["probability"])
                 validated.append(record)
             except ingest.InvalidBrokerMessage as error:
                 field = (f"[{i}]" if many else "body") if error.field == "message" else prefix + error.field
@@ -344,14 +336,6 @@ class BrokerMessageViewSet(ColumnsViewSet):
                    responses={201: serializers.BrokerMessageStoredSerializer})
     def put_list(self, request, *args, **kwargs):
         return self.create(request, *args, **kwargs)
-
-
-def _as_float32(value: float) -> float:
-    return struct.unpack("f", struct.pack("f", value))[0]
-
-
-def _finite(value):
-    return value if value is None or math.isfinite(value) else None
 
 
 def _taxonomy_rows() -> list[dict]:

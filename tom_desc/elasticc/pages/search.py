@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from tom_desc.lib.numbers import INT64_MIN
+
 PAGE_SIZE = 50
 MAX_RADIUS_ARCSEC = 3600.0  # cone searches up to one degree
 CONE_LIMIT = 500  # nearest objects listed by a cone search
@@ -39,7 +41,7 @@ def browse(after: int | None = None, limit: int = PAGE_SIZE) -> Page:
     with connection.cursor() as cur:
         cur.execute('SELECT "diaObjectId", ra, decl, z_final FROM elasticc_diaobject '
                     'WHERE "diaObjectId" > %s ORDER BY "diaObjectId" LIMIT %s',
-                    [after if after is not None else -(2**63), limit + 1])
+                    [after if after is not None else INT64_MIN, limit + 1])
         return _page(cur.fetchall(), 0, limit)
 
 
@@ -128,6 +130,6 @@ def by_classification(classifier_id: int, class_id: int, min_probability: float 
             ORDER BY c."classificationId"
             LIMIT %s
             """,
-            [classifier_id, class_id, min_probability, after if after is not None else -(2**63), limit + 1])
+            [classifier_id, class_id, min_probability, after if after is not None else INT64_MIN, limit + 1])
         rows = [ClassificationHit(*r) for r in cur.fetchall()]
     return _page(rows, "classificationId", limit)

@@ -17,7 +17,7 @@ from brokermetrics import queries as metrics
 from elasticc import taxonomy
 from elasticc.pages import object_page, search, summary
 from elasticc.stream import pollstatus
-from elasticc.permissions import is_elasticc_admin
+from tom_desc.lib.groups import is_admin
 
 
 def _int(value: str | None) -> int | None:
@@ -80,7 +80,7 @@ class IndexView(LoginRequiredMixin, TemplateView):
         context["tables"] = [summary.count_table(t, label) for t, label in summary.TABLES if t in wanted]
         context["alerts"] = summary.alert_counts()
         context["last_refresh"] = metrics.last_refresh()
-        context["is_admin"] = is_elasticc_admin(self.request.user)
+        context["is_admin"] = is_admin(self.request.user)
         return context
 
 
@@ -150,12 +150,12 @@ class ObjectDetailView(LoginRequiredMixin, TemplateView):
             raise Http404(f"No diaObject {object_id}")
         alerts = object_page.alerts(object_id)
         histories = object_page.classifications(alerts)  # also counts messages per alert
-        is_admin = is_elasticc_admin(self.request.user)
+        admin = is_admin(self.request.user)
         context.update(
             object_id=object_id, obj=obj, groups=object_page.property_groups(obj),
             lightcurve=object_page.light_curve(object_id), alerts=alerts, histories=histories,
             class_plot=object_page.classification_plot_data(histories),
-            is_admin=is_admin, truth=object_page.truth(object_id) if is_admin else None,
+            is_admin=admin, truth=object_page.truth(object_id) if admin else None,
         )
         return context
 

@@ -15,10 +15,10 @@ from django.core.management import CommandError, call_command
 from django.db import models
 
 from devstack.postgres import free_port
+from devstack.pytest_plugin import SHARED_DIR
 from elasticc.management.commands.send_elasticc_alerts import SEND_LOCK_KEY
 from elasticc.models import DiaAlert
 from elasticc.tests.alert_helpers import (
-from devstack.pytest_plugin import SHARED_DIR
     database_url, decode_with_reference, make_many, manage_py, read_topic,
 )
 

@@ -6,6 +6,8 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from tom_desc.lib.groups import ADMIN_GROUP
+
 
 class Command(BaseCommand):
     help = (
@@ -31,4 +33,4 @@ class Command(BaseCommand):
                     "(shown only now; set TOM_ADMIN_PASSWORD to choose one)."))
             else:
                 self.stdout.write(f"Created administrator {username!r} with the password from TOM_ADMIN_PASSWORD.")
-        user.groups.add(Group.objects.get(name="elasticc_admin"))
+        user.groups.add(Group.objects.get(name=ADMIN_GROUP))
