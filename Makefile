@@ -6,12 +6,14 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install install-test browser-deps lint clean help
+.PHONY: run test bench install browser-deps lint format clean help
 
 help:
 	@echo "make run    - install and start the whole site on embedded PostgreSQL and Kafka (http://127.0.0.1:8080)"
 	@echo "make test   - install and run every test against real PostgreSQL, Kafka-protocol broker and gunicorn"
 	@echo "make bench  - run the benchmarks under bench/ and print ratios against same-run baselines"
+	@echo "make lint   - formatter check, linter and import-layer contracts (CI runs it before the tests)"
+	@echo "make format - reformat and apply the linter's safe fixes"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +46,19 @@ test: install browser-deps
 
 bench: install
 	$(PY) bench/run.py
+
+# The formatter and linter (ruff) and the import-layer contracts of docs/architecture.md
+# (import-linter), all configured in pyproject.toml.
+LINTED := tom_desc bench sql_query_tom_db.py secrets docker
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/ruff check $(LINTED)
+	cd tom_desc && ../$(VENV)/bin/lint-imports --config ../pyproject.toml
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format $(LINTED)
+	$(VENV)/bin/ruff check --fix $(LINTED)
 
 clean:
 	rm -rf $(VENV) var test-artifacts tom_desc/_static node_modules

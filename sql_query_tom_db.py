@@ -24,6 +24,7 @@ As a module:
     rows = tom.query('SELECT * FROM elasticc_brokerclassifier WHERE "brokerName" = %(b)s', {"b": "ALeRCE"})
     path = tom.long_query("SELECT ...", fmt="csv", output="result.csv")
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,15 @@ class TomError(RuntimeError):
 class TomClient:
     """A logged-in connection to the TOM's SQL interface (/db/...)."""
 
-    def __init__(self, url: str, username: str | None = None, password: str | None = None,
-                 token: str | None = None, timeout: float = 600.0, verify: bool | str = True):
+    def __init__(
+        self,
+        url: str,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        timeout: float = 600.0,
+        verify: bool | str = True,
+    ):
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
@@ -75,10 +83,13 @@ class TomClient:
         if not csrf:
             raise TomError(f"{login_url} set no CSRF cookie; is this a TOM?")
         # The login form calls the field `login`; this site also accepts `username`.
-        response = self.session.post(login_url, timeout=self.timeout, allow_redirects=False,
-                                     headers={"Referer": login_url, "X-CSRFToken": csrf},
-                                     data={"login": username, "username": username, "password": password,
-                                           "csrfmiddlewaretoken": csrf})
+        response = self.session.post(
+            login_url,
+            timeout=self.timeout,
+            allow_redirects=False,
+            headers={"Referer": login_url, "X-CSRFToken": csrf},
+            data={"login": username, "username": username, "password": password, "csrfmiddlewaretoken": csrf},
+        )
         if response.status_code not in (302, 303) or "sessionid" not in self.session.cookies:
             raise TomError(f"login as {username!r} failed (HTTP {response.status_code}): wrong user or password?")
         self.session.headers["X-CSRFToken"] = self.session.cookies.get("csrftoken", csrf)
@@ -96,10 +107,10 @@ class TomClient:
         try:
             data = _fast_json.loads(content) if _fast_json else json.loads(content)
         except ValueError:
-            raise TomError(f"HTTP {response.status_code} from {response.url}: not JSON "
-                           f"({content[:200]!r})") from None
-        if response.status_code >= 400 or (isinstance(data, dict) and data.get("status") == "error"
-                                           and "queryid" not in data):
+            raise TomError(f"HTTP {response.status_code} from {response.url}: not JSON ({content[:200]!r})") from None
+        if response.status_code >= 400 or (
+            isinstance(data, dict) and data.get("status") == "error" and "queryid" not in data
+        ):
             message = data.get("error") or data.get("detail") or data if isinstance(data, dict) else data
             raise TomError(f"HTTP {response.status_code}: {message}")
         return data
@@ -121,12 +132,17 @@ class TomClient:
 
     def status(self, queryid: str) -> dict:
         """{"status": queued|started|finished|error, "submitted", "started", "finished", "error", ...}."""
-        with self.session.get(f"{self.url}/db/checksqlquery/{queryid}/", timeout=self.timeout,
-                              stream=True) as response:
+        with self.session.get(f"{self.url}/db/checksqlquery/{queryid}/", timeout=self.timeout, stream=True) as response:
             return self._json(response)
 
-    def wait(self, queryid: str, max_wait: float | None = None, first_interval: float = 1.0,
-             max_interval: float = 30.0, progress=None) -> dict:
+    def wait(
+        self,
+        queryid: str,
+        max_wait: float | None = None,
+        first_interval: float = 1.0,
+        max_interval: float = 30.0,
+        progress=None,
+    ) -> dict:
         """Poll politely (intervals growing from first_interval to max_interval) until the query
         is finished (returns its status) or failed (raises TomError)."""
         interval, start = first_interval, time.monotonic()
@@ -146,8 +162,9 @@ class TomClient:
     def download(self, queryid: str, output: str | Path) -> Path:
         """Stream a finished query's result file to `output`."""
         output = Path(output)
-        with self.session.get(f"{self.url}/db/getsqlqueryresults/{queryid}/", stream=True,
-                              timeout=self.timeout) as response:
+        with self.session.get(
+            f"{self.url}/db/getsqlqueryresults/{queryid}/", stream=True, timeout=self.timeout
+        ) as response:
             if response.status_code != 200:
                 self._json(response)
                 raise TomError(f"HTTP {response.status_code} downloading {queryid}")
@@ -156,8 +173,14 @@ class TomClient:
                     out.write(chunk)
         return output
 
-    def long_query(self, sql: str | list[str], subdict: dict | list[dict] | None = None, fmt: str = "csv",
-                   output: str | Path | None = None, **wait_options) -> Path:
+    def long_query(
+        self,
+        sql: str | list[str],
+        subdict: dict | list[dict] | None = None,
+        fmt: str = "csv",
+        output: str | Path | None = None,
+        **wait_options,
+    ) -> Path:
         """submit + wait + download; returns the path of the result file."""
         queryid = self.submit(sql, subdict, fmt)
         self.wait(queryid, **wait_options)
@@ -166,6 +189,7 @@ class TomClient:
 
 
 # --- command line ------------------------------------------------------------------------------
+
 
 def _cell(value: Any) -> str:
     if value is None:
@@ -183,8 +207,7 @@ def format_table(rows: list[dict], out=None) -> str:
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     numeric = [all(isinstance(row.get(c), (int, float)) or row.get(c) is None for row in rows) for c in columns]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)),
-             "-+-".join("-" * w for w in widths)]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)), "-+-".join("-" * w for w in widths)]
     for r in cells:
         lines.append(" | ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(r, widths, numeric)))
     lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
@@ -192,7 +215,7 @@ def format_table(rows: list[dict], out=None) -> str:
 
 
 def write_csv(rows: list[dict], path: str) -> None:
-    with (open(path, "w", newline="") if path != "-" else io.TextIOWrapper(sys.stdout.buffer, newline="")) as out:
+    with open(path, "w", newline="") if path != "-" else io.TextIOWrapper(sys.stdout.buffer, newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         if rows:
             columns = list(rows[0].keys())
@@ -218,25 +241,47 @@ def _params(pairs: list[str], list_pairs: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Run read-only SQL on the DESC TOM and print the rows (or save them). The tables and "
-                    "columns are listed at the end of this script.",
-        epilog="Exit status: 0 on success, 1 when the server refused the query (its message is printed).")
-    parser.add_argument("sql", nargs="+", help="SQL statement(s); several run in order in one transaction and "
-                                               "the rows of the last are returned")
+        "columns are listed at the end of this script.",
+        epilog="Exit status: 0 on success, 1 when the server refused the query (its message is printed).",
+    )
+    parser.add_argument(
+        "sql",
+        nargs="+",
+        help="SQL statement(s); several run in order in one transaction and the rows of the last are returned",
+    )
     parser.add_argument("--url", required=True, help="the TOM, e.g. https://desc-tom.lbl.gov")
     parser.add_argument("--user", help="your TOM username")
     parser.add_argument("--password-file", help="a file holding your TOM password")
     parser.add_argument("--token", help="an API token instead of user/password (see your profile page)")
     parser.add_argument("--token-file", help="a file holding the API token")
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="a value for %%(NAME)s in the SQL (a string; cast in SQL if needed)")
-    parser.add_argument("--list-param", action="append", default=[], metavar="NAME=V1,V2",
-                        help="a list value for %%(NAME)s (use with IN or = ANY)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value for %%(NAME)s in the SQL (a string; cast in SQL if needed)",
+    )
+    parser.add_argument(
+        "--list-param",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="a list value for %%(NAME)s (use with IN or = ANY)",
+    )
     parser.add_argument("--csv", metavar="FILE", help="write the rows as CSV to FILE ('-': stdout) instead of a table")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
-    parser.add_argument("--async", dest="long", action="store_true",
-                        help="run as a long query (no row limit): submit, poll, download to --output")
-    parser.add_argument("--format", default="csv", choices=["csv", "parquet", "json"],
-                        help="result file format of --async (default csv)")
+    parser.add_argument(
+        "--async",
+        dest="long",
+        action="store_true",
+        help="run as a long query (no row limit): submit, poll, download to --output",
+    )
+    parser.add_argument(
+        "--format",
+        default="csv",
+        choices=["csv", "parquet", "json"],
+        help="result file format of --async (default csv)",
+    )
     parser.add_argument("--output", help="result file of --async (default sqlquery-<id>.<format>)")
     parser.add_argument("--max-wait", type=float, default=None, help="give up waiting after this many seconds")
     parser.add_argument("--insecure", action="store_true", help="do not verify the server's TLS certificate")
@@ -251,12 +296,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tom = TomClient(args.url, username=args.user, password=password, token=token, verify=not args.insecure)
         if args.long:
+
             def progress(info):
                 print(f"query {info['queryid']}: {info['status']}", file=sys.stderr)
 
             output = args.output or (args.csv if args.csv and args.format == "csv" else None)
-            path = tom.long_query(sql, params, fmt=args.format, output=output, max_wait=args.max_wait,
-                                  progress=progress)
+            path = tom.long_query(
+                sql, params, fmt=args.format, output=output, max_wait=args.max_wait, progress=progress
+            )
             print(f"results written to {path}", file=sys.stderr)
             if args.format == "csv" and not args.output and not args.csv:
                 print(Path(path).read_text(), end="")
@@ -285,229 +332,83 @@ if __name__ == "__main__":
 #
 # Everybody can read the tables marked (everyone); the others need the elasticc_admin group.
 # Column names are case sensitive: quote them in SQL, e.g. "diaObjectId".
+# Each column is `name type`; * marks the primary key, ? a column that may be null.
 #
 # elasticc_brokerclassification (everyone; partitioned by LIST ("classifierId"))
-#   classificationId           bigint                       not null primary key
-#   classifierId               bigint                       not null primary key
-#   brokerMessageId            bigint                       not null
-#   classId                    integer                      not null
-#   probability                real                         not null
+#   classificationId* bigint, classifierId* bigint, brokerMessageId bigint, classId integer,
+#   probability float4
 #
 # elasticc_brokerclassifier (everyone)
-#   classifierId               bigint                       not null primary key
-#   brokerName                 text                         not null
-#   brokerVersion              text                         not null
-#   classifierName             text                         not null
-#   classifierParams           text                         not null
-#   modified                   timestamp with time zone     not null
+#   classifierId* bigint, brokerName text, brokerVersion text, classifierName text, classifierParams text,
+#   modified timestamptz
 #
 # elasticc_brokerdeadletter (everyone)
-#   id                         bigint                       not null primary key
-#   pollerName                 text                         not null
-#   groupId                    text                         not null
-#   topic                      text                         not null
-#   partition                  integer                      not null
-#   offset                     bigint                       not null
-#   msgHdrTimestamp            timestamp with time zone     null
-#   key                        bytea                        null
-#   value                      bytea                        null
-#   reason                     text                         not null
-#   created                    timestamp with time zone     not null
+#   id* bigint, pollerName text, groupId text, topic text, partition integer, offset bigint,
+#   msgHdrTimestamp? timestamptz, key? bytea, value? bytea, reason text, created timestamptz
 #
 # elasticc_brokermessage (everyone; partitioned by LIST ("classifierId"))
-#   brokerMessageId            bigint                       not null primary key
-#   classifierId               bigint                       not null primary key
-#   streamMessageId            bigint                       null
-#   topicName                  text                         null
-#   kafkaPartition             integer                      null
-#   alertId                    bigint                       not null
-#   diaSourceId                bigint                       not null
-#   msgHdrTimestamp            timestamp with time zone     null
-#   descIngestTimestamp        timestamp with time zone     not null
-#   elasticcPublishTimestamp   timestamp with time zone     null
-#   brokerIngestTimestamp      timestamp with time zone     null
+#   brokerMessageId* bigint, classifierId* bigint, streamMessageId? bigint, topicName? text,
+#   kafkaPartition? integer, alertId bigint, diaSourceId bigint, msgHdrTimestamp? timestamptz,
+#   descIngestTimestamp timestamptz, elasticcPublishTimestamp? timestamptz, brokerIngestTimestamp? timestamptz
 #
 # elasticc_brokerpollstatus (everyone)
-#   pollerId                   text                         not null primary key
-#   pollerName                 text                         not null
-#   host                       text                         not null
-#   pid                        integer                      not null
-#   groupId                    text                         not null
-#   topics                     text                         not null
-#   state                      text                         not null
-#   started                    timestamp with time zone     not null
-#   lastPoll                   timestamp with time zone     not null
-#   messagesStored             bigint                       not null
-#   classificationsStored      bigint                       not null
-#   duplicates                 bigint                       not null
-#   deadLettered               bigint                       not null
-#   lag                        bigint                       null
+#   pollerId* text, pollerName text, host text, pid integer, groupId text, topics text, state text,
+#   started timestamptz, lastPoll timestamptz, messagesStored bigint, classificationsStored bigint,
+#   duplicates bigint, deadLettered bigint, lag? bigint
 #
 # elasticc_classidofgentype (everyone)
-#   id                         bigint                       not null primary key
-#   classId                    integer                      not null
-#   gentype                    integer                      not null
-#   exactmatch                 boolean                      not null
-#   categorymatch              boolean                      not null
-#   description                text                         not null
+#   id* bigint, classId integer, gentype integer, exactmatch bool, categorymatch bool, description text
 #
 # elasticc_diaalert (elasticc_admin; partitioned by HASH ("diaObjectId"))
-#   alertId                    bigint                       not null primary key
-#   diaSourceId                bigint                       not null
-#   diaObjectId                bigint                       not null primary key
-#   midPointTai                double precision             not null
-#   alertSentTimestamp         timestamp with time zone     null
+#   alertId* bigint, diaSourceId bigint, diaObjectId* bigint, midPointTai float8,
+#   alertSentTimestamp? timestamptz
 #
 # elasticc_diaforcedsource (elasticc_admin; partitioned by HASH ("diaObjectId"))
-#   diaForcedSourceId          bigint                       not null primary key
-#   diaObjectId                bigint                       not null primary key
-#   midPointTai                double precision             not null
-#   filterName                 text                         not null
-#   psFlux                     real                         not null
-#   psFluxErr                  real                         not null
+#   diaForcedSourceId* bigint, diaObjectId* bigint, midPointTai float8, filterName text, psFlux float4,
+#   psFluxErr float4
 #
 # elasticc_diaobject (elasticc_admin)
-#   diaObjectId                bigint                       not null primary key
-#   simVersion                 text                         null
-#   ra                         double precision             not null
-#   decl                       double precision             not null
-#   mwebv                      real                         null
-#   mwebv_err                  real                         null
-#   z_final                    real                         null
-#   z_final_err                real                         null
-#   hostgal_ellipticity        real                         null
-#   hostgal_sqradius           real                         null
-#   hostgal_zspec              real                         null
-#   hostgal_zspec_err          real                         null
-#   hostgal_zphot              real                         null
-#   hostgal_zphot_err          real                         null
-#   hostgal_zphot_q000         real                         null
-#   hostgal_zphot_q010         real                         null
-#   hostgal_zphot_q020         real                         null
-#   hostgal_zphot_q030         real                         null
-#   hostgal_zphot_q040         real                         null
-#   hostgal_zphot_q050         real                         null
-#   hostgal_zphot_q060         real                         null
-#   hostgal_zphot_q070         real                         null
-#   hostgal_zphot_q080         real                         null
-#   hostgal_zphot_q090         real                         null
-#   hostgal_zphot_q100         real                         null
-#   hostgal_mag_u              real                         null
-#   hostgal_mag_g              real                         null
-#   hostgal_mag_r              real                         null
-#   hostgal_mag_i              real                         null
-#   hostgal_mag_z              real                         null
-#   hostgal_mag_Y              real                         null
-#   hostgal_ra                 real                         null
-#   hostgal_dec                real                         null
-#   hostgal_snsep              real                         null
-#   hostgal_magerr_u           real                         null
-#   hostgal_magerr_g           real                         null
-#   hostgal_magerr_r           real                         null
-#   hostgal_magerr_i           real                         null
-#   hostgal_magerr_z           real                         null
-#   hostgal_magerr_Y           real                         null
-#   hostgal2_ellipticity       real                         null
-#   hostgal2_sqradius          real                         null
-#   hostgal2_zspec             real                         null
-#   hostgal2_zspec_err         real                         null
-#   hostgal2_zphot             real                         null
-#   hostgal2_zphot_err         real                         null
-#   hostgal2_zphot_q000        real                         null
-#   hostgal2_zphot_q010        real                         null
-#   hostgal2_zphot_q020        real                         null
-#   hostgal2_zphot_q030        real                         null
-#   hostgal2_zphot_q040        real                         null
-#   hostgal2_zphot_q050        real                         null
-#   hostgal2_zphot_q060        real                         null
-#   hostgal2_zphot_q070        real                         null
-#   hostgal2_zphot_q080        real                         null
-#   hostgal2_zphot_q090        real                         null
-#   hostgal2_zphot_q100        real                         null
-#   hostgal2_mag_u             real                         null
-#   hostgal2_mag_g             real                         null
-#   hostgal2_mag_r             real                         null
-#   hostgal2_mag_i             real                         null
-#   hostgal2_mag_z             real                         null
-#   hostgal2_mag_Y             real                         null
-#   hostgal2_ra                real                         null
-#   hostgal2_dec               real                         null
-#   hostgal2_snsep             real                         null
-#   hostgal2_magerr_u          real                         null
-#   hostgal2_magerr_g          real                         null
-#   hostgal2_magerr_r          real                         null
-#   hostgal2_magerr_i          real                         null
-#   hostgal2_magerr_z          real                         null
-#   hostgal2_magerr_Y          real                         null
+#   diaObjectId* bigint, simVersion? text, ra float8, decl float8, mwebv? float4, mwebv_err? float4,
+#   z_final? float4, z_final_err? float4, hostgal_ellipticity? float4, hostgal_sqradius? float4,
+#   hostgal_zspec? float4, hostgal_zspec_err? float4, hostgal_zphot? float4, hostgal_zphot_err? float4,
+#   hostgal_zphot_q000? float4, hostgal_zphot_q010? float4, hostgal_zphot_q020? float4,
+#   hostgal_zphot_q030? float4, hostgal_zphot_q040? float4, hostgal_zphot_q050? float4,
+#   hostgal_zphot_q060? float4, hostgal_zphot_q070? float4, hostgal_zphot_q080? float4,
+#   hostgal_zphot_q090? float4, hostgal_zphot_q100? float4, hostgal_mag_u? float4, hostgal_mag_g? float4,
+#   hostgal_mag_r? float4, hostgal_mag_i? float4, hostgal_mag_z? float4, hostgal_mag_Y? float4,
+#   hostgal_ra? float4, hostgal_dec? float4, hostgal_snsep? float4, hostgal_magerr_u? float4,
+#   hostgal_magerr_g? float4, hostgal_magerr_r? float4, hostgal_magerr_i? float4, hostgal_magerr_z? float4,
+#   hostgal_magerr_Y? float4, hostgal2_ellipticity? float4, hostgal2_sqradius? float4, hostgal2_zspec? float4,
+#   hostgal2_zspec_err? float4, hostgal2_zphot? float4, hostgal2_zphot_err? float4,
+#   hostgal2_zphot_q000? float4, hostgal2_zphot_q010? float4, hostgal2_zphot_q020? float4,
+#   hostgal2_zphot_q030? float4, hostgal2_zphot_q040? float4, hostgal2_zphot_q050? float4,
+#   hostgal2_zphot_q060? float4, hostgal2_zphot_q070? float4, hostgal2_zphot_q080? float4,
+#   hostgal2_zphot_q090? float4, hostgal2_zphot_q100? float4, hostgal2_mag_u? float4, hostgal2_mag_g? float4,
+#   hostgal2_mag_r? float4, hostgal2_mag_i? float4, hostgal2_mag_z? float4, hostgal2_mag_Y? float4,
+#   hostgal2_ra? float4, hostgal2_dec? float4, hostgal2_snsep? float4, hostgal2_magerr_u? float4,
+#   hostgal2_magerr_g? float4, hostgal2_magerr_r? float4, hostgal2_magerr_i? float4,
+#   hostgal2_magerr_z? float4, hostgal2_magerr_Y? float4
 #
 # elasticc_diaobjecttruth (elasticc_admin)
-#   diaObjectId                bigint                       not null primary key
-#   libid                      integer                      null
-#   sim_searcheff_mask         integer                      null
-#   gentype                    integer                      not null
-#   non1a_index                integer                      null
-#   zcmb                       real                         null
-#   zhelio                     real                         null
-#   zcmb_smear                 real                         null
-#   ra                         double precision             null
-#   dec                        double precision             null
-#   mwebv                      real                         null
-#   galid                      bigint                       null
-#   galzphot                   real                         null
-#   galzphoterr                real                         null
-#   galsnsep                   real                         null
-#   galsnddlr                  real                         null
-#   rv                         real                         null
-#   av                         real                         null
-#   mu                         real                         null
-#   lensdmu                    real                         null
-#   peakmjd                    double precision             null
-#   mjd_detect_first           double precision             null
-#   mjd_detect_last            double precision             null
-#   dtseason_peak              real                         null
-#   peakmag_u                  real                         null
-#   peakmag_g                  real                         null
-#   peakmag_r                  real                         null
-#   peakmag_i                  real                         null
-#   peakmag_z                  real                         null
-#   peakmag_y                  real                         null
-#   snrmax                     real                         null
-#   snrmax2                    real                         null
-#   snrmax3                    real                         null
-#   nobs                       integer                      null
-#   nobs_saturate              integer                      null
+#   diaObjectId* bigint, libid? integer, sim_searcheff_mask? integer, gentype integer, non1a_index? integer,
+#   zcmb? float4, zhelio? float4, zcmb_smear? float4, ra? float8, dec? float8, mwebv? float4, galid? bigint,
+#   galzphot? float4, galzphoterr? float4, galsnsep? float4, galsnddlr? float4, rv? float4, av? float4,
+#   mu? float4, lensdmu? float4, peakmjd? float8, mjd_detect_first? float8, mjd_detect_last? float8,
+#   dtseason_peak? float4, peakmag_u? float4, peakmag_g? float4, peakmag_r? float4, peakmag_i? float4,
+#   peakmag_z? float4, peakmag_y? float4, snrmax? float4, snrmax2? float4, snrmax3? float4, nobs? integer,
+#   nobs_saturate? integer
 #
 # elasticc_diasource (elasticc_admin; partitioned by HASH ("diaObjectId"))
-#   diaSourceId                bigint                       not null primary key
-#   diaObjectId                bigint                       not null primary key
-#   midPointTai                double precision             not null
-#   filterName                 text                         not null
-#   ra                         double precision             not null
-#   decl                       double precision             not null
-#   psFlux                     real                         not null
-#   psFluxErr                  real                         not null
-#   snr                        real                         not null
+#   diaSourceId* bigint, diaObjectId* bigint, midPointTai float8, filterName text, ra float8, decl float8,
+#   psFlux float4, psFluxErr float4, snr float4
 #
 # elasticc_diatruth (elasticc_admin; partitioned by HASH ("diaObjectId"))
-#   diaSourceId                bigint                       not null primary key
-#   diaObjectId                bigint                       not null primary key
-#   mjd                        double precision             not null
-#   detect                     boolean                      not null
-#   gentype                    integer                      not null
-#   genmag                     real                         null
+#   diaSourceId* bigint, diaObjectId* bigint, mjd float8, detect bool, gentype integer, genmag? float4
 #
 # elasticc_gentypeofclassid (everyone)
-#   id                         bigint                       not null primary key
-#   classId                    integer                      not null
-#   gentype                    integer                      null
-#   description                text                         not null
+#   id* bigint, classId integer, gentype? integer, description text
 #
 # elasticc_kafkaoffset (elasticc_admin)
-#   groupId                    text                         not null primary key
-#   topic                      text                         not null primary key
-#   partition                  integer                      not null primary key
-#   nextOffset                 bigint                       not null
-#   updated                    timestamp with time zone     not null
-#   topicId                    text                         null
+#   groupId* text, topic* text, partition* integer, nextOffset bigint, updated timestamptz, topicId? text
 #
 # ---- end of elasticc tables ----

@@ -19,6 +19,7 @@ query: the floor) for the details and the per-object list. Detail goal: p95 unde
 
 Run alone: python bench/bench_api.py (BENCH_SCALE=0.3 for a quicker 3M-row run).
 """
+
 from __future__ import annotations
 
 import os
@@ -29,14 +30,14 @@ import time
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import SCALE, Row, Timer, light_curve_steps, main_for, run_step, median, percentile, scaled, start_gunicorn  # noqa: E402
+from common import SCALE, Row, Timer, light_curve_steps, main_for, median, percentile, run_step, scaled, start_gunicorn
 
 SOURCES_PER_OBJECT = 10
 FORCED_PER_OBJECT = 100
 PAGE = 100
-DEPTH_PAGES = 10_000          # the deep page: 10,000 pages of 100 = 1,000,000 rows in
+DEPTH_PAGES = 10_000  # the deep page: 10,000 pages of 100 = 1,000,000 rows in
 SAMPLES = 100
-OFFSET_SAMPLES = 5            # an OFFSET page takes seconds: fewer samples
+OFFSET_SAMPLES = 5  # an OFFSET page takes seconds: fewer samples
 DEEP_GOAL = 1.5
 DETAIL_GOAL_MS = 20.0
 
@@ -55,10 +56,13 @@ def generate(n_objects: int) -> None:
     from django.db import connection
 
     steps = [
-        ("objects", f"""
+        (
+            "objects",
+            f"""
             INSERT INTO elasticc_diaobject ("diaObjectId", "simVersion", ra, decl, mwebv, z_final)
             SELECT o, 'bench', random() * 360, degrees(asin(2 * random() - 1)), random() * 0.1, random()
-            FROM generate_series(1, {n_objects}) o"""),
+            FROM generate_series(1, {n_objects}) o""",
+        ),
         *light_curve_steps(n_objects, SOURCES_PER_OBJECT, FORCED_PER_OBJECT),
     ]
     with connection.cursor() as cur:
@@ -70,8 +74,6 @@ def generate(n_objects: int) -> None:
         with Timer() as t:
             cur.execute("VACUUM ANALYZE elasticc_diaobject, elasticc_diasource, elasticc_diaforcedsource")
         print(f"  vacuum analyze: {t.seconds:.1f} s", flush=True)
-
-
 
 
 def timed(session: requests.Session, urls: list[str], expect_rows: int | None = None) -> list[float]:
@@ -117,8 +119,11 @@ def run(ctx) -> list[Row]:
 
     from elasticc.api.pagination import cursor_url
 
-    print(f"generating {n_objects:,} objects, {n_objects * SOURCES_PER_OBJECT:,} sources, "
-          f"{n_forced:,} forced sources ...", flush=True)
+    print(
+        f"generating {n_objects:,} objects, {n_objects * SOURCES_PER_OBJECT:,} sources, "
+        f"{n_forced:,} forced sources ...",
+        flush=True,
+    )
     with Timer() as gen:
         generate(n_objects)
     user = User.objects.create_user("bench", password="bench-password-123")
@@ -127,13 +132,17 @@ def run(ctx) -> list[Row]:
     # The OFFSET page the original ran (Django's paginator: ORDER BY ... OFFSET n LIMIT 100),
     # and the keyset page the API runs; both return the same rows.
     order = 'ORDER BY "diaForcedSourceId", "diaObjectId"'
-    offset_sql = f'SELECT * FROM elasticc_diaforcedsource {order} OFFSET %s LIMIT {PAGE}'
-    keyset_sql = (f'SELECT * FROM elasticc_diaforcedsource WHERE "diaForcedSourceId" >= %s AND '
-                  f'("diaForcedSourceId" > %s OR ("diaForcedSourceId" = %s AND "diaObjectId" > %s)) '
-                  f'{order} LIMIT {PAGE + 1}')
+    offset_sql = f"SELECT * FROM elasticc_diaforcedsource {order} OFFSET %s LIMIT {PAGE}"
+    keyset_sql = (
+        f'SELECT * FROM elasticc_diaforcedsource WHERE "diaForcedSourceId" >= %s AND '
+        f'("diaForcedSourceId" > %s OR ("diaForcedSourceId" = %s AND "diaObjectId" > %s)) '
+        f"{order} LIMIT {PAGE + 1}"
+    )
     with connection.cursor() as cur:
-        cur.execute(f'SELECT "diaForcedSourceId", "diaObjectId" FROM elasticc_diaforcedsource {order} '
-                    f'OFFSET %s LIMIT 1', [depth - 1])
+        cur.execute(
+            f'SELECT "diaForcedSourceId", "diaObjectId" FROM elasticc_diaforcedsource {order} OFFSET %s LIMIT 1',
+            [depth - 1],
+        )
         assert cur.fetchone() == forced_key(depth - 1), "forced-source ids are not in the expected order"
     print(f"baselines: OFFSET {depth:,} page ({OFFSET_SAMPLES}x), keyset page, COUNT(*) ...", flush=True)
     offset_ms = sql_ms(offset_sql, [depth], OFFSET_SAMPLES)
@@ -148,13 +157,16 @@ def run(ctx) -> list[Row]:
         s.headers["Authorization"] = f"Token {key}"
         rng = random.Random(11)
         first_urls = [f"{url}/elasticc/diaforcedsource/"] * SAMPLES
-        deep_urls = [cursor_url(f"{url}/elasticc/diaforcedsource/", forced_key(depth - 1 + i * PAGE))
-                     for i in range(SAMPLES)]
+        deep_urls = [
+            cursor_url(f"{url}/elasticc/diaforcedsource/", forced_key(depth - 1 + i * PAGE)) for i in range(SAMPLES)
+        ]
         objects = [rng.randint(1, n_objects) for _ in range(SAMPLES)]
-        forced_detail_urls = [f"{url}/elasticc/diaforcedsource/{o * 1000 + rng.randrange(FORCED_PER_OBJECT)}/"
-                              for o in objects]
-        source_detail_urls = [f"{url}/elasticc/diasource/{o * 100 + rng.randrange(SOURCES_PER_OBJECT)}/"
-                              for o in objects]
+        forced_detail_urls = [
+            f"{url}/elasticc/diaforcedsource/{o * 1000 + rng.randrange(FORCED_PER_OBJECT)}/" for o in objects
+        ]
+        source_detail_urls = [
+            f"{url}/elasticc/diasource/{o * 100 + rng.randrange(SOURCES_PER_OBJECT)}/" for o in objects
+        ]
         by_object_urls = [f"{url}/elasticc/diasource/?diaObjectId={o}" for o in objects]
         # Warm both workers (imports, connections) and check what the deep page says.
         timed(s, first_urls[:10] + deep_urls[-10:] + forced_detail_urls[-10:] + by_object_urls[-10:])
@@ -181,20 +193,67 @@ def run(ctx) -> list[Row]:
     tag = f"({n_forced / 1e6:g}M forced)"
     return [
         Row(f"api: data generation {tag}", gen.seconds, "s", "", 0.0),
-        Row(f"api: forced page {depth_pages:,} deep p50", d50, "ms", "first page p50", f50,
-            f"ratio <= {DEEP_GOAL}", d50 / f50 <= DEEP_GOAL),
-        Row(f"api: forced page {depth_pages:,} deep p95", d95, "ms", "first page p95", f95,
-            f"ratio <= {DEEP_GOAL}", d95 / f95 <= DEEP_GOAL),
-        Row(f"api: forced-source detail p95 (p50 {percentile(forced_detail, 50):.1f})", fd95, "ms",
-            "/healthz p95", h95, f"< {DETAIL_GOAL_MS:g} ms", fd95 < DETAIL_GOAL_MS),
-        Row(f"api: source detail p95 (p50 {percentile(source_detail, 50):.1f})", sd95, "ms",
-            "/healthz p95", h95, f"< {DETAIL_GOAL_MS:g} ms", sd95 < DETAIL_GOAL_MS),
-        Row(f"api: sources of one object p95 (p50 {percentile(by_object, 50):.1f})", percentile(by_object, 95),
-            "ms", "/healthz p95", h95),
-        Row(f"sql: keyset page {depth:,} rows in, median", median(keyset_ms), "ms",
-            f"OFFSET {depth // 1000}k median", median(offset_ms), "ratio << 1", median(keyset_ms) < median(offset_ms)),
-        Row("api: first page incl. estimated count p50", f50, "ms", "COUNT(*) median", median(count_ms),
-            "ratio < 1", f50 < median(count_ms)),
+        Row(
+            f"api: forced page {depth_pages:,} deep p50",
+            d50,
+            "ms",
+            "first page p50",
+            f50,
+            f"ratio <= {DEEP_GOAL}",
+            d50 / f50 <= DEEP_GOAL,
+        ),
+        Row(
+            f"api: forced page {depth_pages:,} deep p95",
+            d95,
+            "ms",
+            "first page p95",
+            f95,
+            f"ratio <= {DEEP_GOAL}",
+            d95 / f95 <= DEEP_GOAL,
+        ),
+        Row(
+            f"api: forced-source detail p95 (p50 {percentile(forced_detail, 50):.1f})",
+            fd95,
+            "ms",
+            "/healthz p95",
+            h95,
+            f"< {DETAIL_GOAL_MS:g} ms",
+            fd95 < DETAIL_GOAL_MS,
+        ),
+        Row(
+            f"api: source detail p95 (p50 {percentile(source_detail, 50):.1f})",
+            sd95,
+            "ms",
+            "/healthz p95",
+            h95,
+            f"< {DETAIL_GOAL_MS:g} ms",
+            sd95 < DETAIL_GOAL_MS,
+        ),
+        Row(
+            f"api: sources of one object p95 (p50 {percentile(by_object, 50):.1f})",
+            percentile(by_object, 95),
+            "ms",
+            "/healthz p95",
+            h95,
+        ),
+        Row(
+            f"sql: keyset page {depth:,} rows in, median",
+            median(keyset_ms),
+            "ms",
+            f"OFFSET {depth // 1000}k median",
+            median(offset_ms),
+            "ratio << 1",
+            median(keyset_ms) < median(offset_ms),
+        ),
+        Row(
+            "api: first page incl. estimated count p50",
+            f50,
+            "ms",
+            "COUNT(*) median",
+            median(count_ms),
+            "ratio < 1",
+            f50 < median(count_ms),
+        ),
     ]
 
 

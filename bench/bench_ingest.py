@@ -18,6 +18,7 @@ Then, in the same process and database, the storing step alone (no Kafka):
 the same records (batches of 5,000, ids reserved from the same sequences, no duplicate
 check, so the baseline does strictly less work). The ratio is printed.
 """
+
 from __future__ import annotations
 
 import io
@@ -26,11 +27,11 @@ import random
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import PROJECT_DIR, REPO_DIR, Row, main_for, scaled  # noqa: E402
+from common import PROJECT_DIR, REPO_DIR, Row, main_for, scaled
 
 GOAL_MESSAGES = 5000.0
 CLASSIFICATIONS = 20
@@ -47,19 +48,28 @@ def publish(bootstrap: str, topic: str, n: int) -> None:
     rng = random.Random(1)
     leaves = taxonomy.leaf_classids()
     encoder = avro.Encoder(avro.BROKER_CLASSIFICATION_SCHEMA)
-    t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.num.messages": 10000})
     for i in range(n):
         alert = i // CLASSIFIERS + 1
         weights = [rng.random() for _ in range(CLASSIFICATIONS)]
         total = sum(weights)
-        value = encoder({
-            "alertId": alert, "diaSourceId": alert, "elasticcPublishTimestamp": t0 + timedelta(seconds=alert),
-            "brokerIngestTimestamp": t0 + timedelta(seconds=alert + 2), "brokerName": "BenchBroker",
-            "brokerVersion": "1", "classifierName": f"classifier{i % CLASSIFIERS}", "classifierParams": "",
-            "classifications": [{"classId": c, "probability": w / total}
-                                for c, w in zip(rng.sample(leaves, CLASSIFICATIONS), weights)],
-        })
+        value = encoder(
+            {
+                "alertId": alert,
+                "diaSourceId": alert,
+                "elasticcPublishTimestamp": t0 + timedelta(seconds=alert),
+                "brokerIngestTimestamp": t0 + timedelta(seconds=alert + 2),
+                "brokerName": "BenchBroker",
+                "brokerVersion": "1",
+                "classifierName": f"classifier{i % CLASSIFIERS}",
+                "classifierParams": "",
+                "classifications": [
+                    {"classId": c, "probability": w / total}
+                    for c, w in zip(rng.sample(leaves, CLASSIFICATIONS), weights)
+                ],
+            }
+        )
         while True:
             try:
                 producer.produce(topic, value, key=str(alert).encode())
@@ -107,10 +117,29 @@ def brokerpoll_rate(url: str, bootstrap: str, topic: str, n: int) -> tuple[float
     with open(log_path, "wb") as log, psycopg.connect(url, autocommit=True) as conn:
         started = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "manage.py", "brokerpoll", "--kafka-server", bootstrap, "--topic", topic,
-             "--group", "bench", "--assign", "--batch-size", "5000", "--exit-when-idle", "2",
-             "--log-every", "5"],
-            cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "manage.py",
+                "brokerpoll",
+                "--kafka-server",
+                bootstrap,
+                "--topic",
+                topic,
+                "--group",
+                "bench",
+                "--assign",
+                "--batch-size",
+                "5000",
+                "--exit-when-idle",
+                "2",
+                "--log-every",
+                "5",
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         first = first_count = None
         count = 0
         try:
@@ -140,19 +169,30 @@ def bench_records(n: int, broker: str, seed: int) -> list[dict]:
 
     rng = random.Random(seed)
     leaves = taxonomy.leaf_classids()
-    t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
     records = []
     for i in range(n):
         alert = i // CLASSIFIERS + 1
         weights = [rng.random() for _ in range(CLASSIFICATIONS)]
         total = sum(weights)
-        records.append(validate_classification({
-            "alertId": alert, "diaSourceId": alert, "elasticcPublishTimestamp": t0 + timedelta(seconds=alert),
-            "brokerIngestTimestamp": t0 + timedelta(seconds=alert + 2), "brokerName": broker,
-            "brokerVersion": "1", "classifierName": f"classifier{i % CLASSIFIERS}", "classifierParams": "",
-            "classifications": [{"classId": c, "probability": w / total}
-                                for c, w in zip(rng.sample(leaves, CLASSIFICATIONS), weights)],
-        }))
+        records.append(
+            validate_classification(
+                {
+                    "alertId": alert,
+                    "diaSourceId": alert,
+                    "elasticcPublishTimestamp": t0 + timedelta(seconds=alert),
+                    "brokerIngestTimestamp": t0 + timedelta(seconds=alert + 2),
+                    "brokerName": broker,
+                    "brokerVersion": "1",
+                    "classifierName": f"classifier{i % CLASSIFIERS}",
+                    "classifierParams": "",
+                    "classifications": [
+                        {"classId": c, "probability": w / total}
+                        for c, w in zip(rng.sample(leaves, CLASSIFICATIONS), weights)
+                    ],
+                }
+            )
+        )
     return records
 
 
@@ -162,7 +202,7 @@ def copy_rate(records: list[dict], batch: int = 5000) -> float:
 
     start = time.perf_counter()
     for b in range(0, len(records), batch):
-        chunk = records[b:b + batch]
+        chunk = records[b : b + batch]
         result = store_broker_messages([(r, KafkaOrigin("bench-copy", 0, b + i, None)) for i, r in enumerate(chunk)])
         if result.stored != len(chunk):
             raise RuntimeError(f"COPY stored {result.stored} of {len(chunk)}")
@@ -183,29 +223,44 @@ def orm_rate(records: list[dict], batch: int = 5000) -> float:
     start = time.perf_counter()
     classifiers: dict[tuple, int] = {}
     for b in range(0, len(records), batch):
-        chunk = records[b:b + batch]
+        chunk = records[b : b + batch]
         with transaction.atomic():
             for r in chunk:
                 key = (r["brokerName"], r["brokerVersion"], r["classifierName"], r["classifierParams"])
                 if key not in classifiers:
                     classifiers[key] = BrokerClassifier.objects.get_or_create(
-                        brokerName=key[0], brokerVersion=key[1], classifierName=key[2],
-                        classifierParams=key[3])[0].classifierId
+                        brokerName=key[0], brokerVersion=key[1], classifierName=key[2], classifierParams=key[3]
+                    )[0].classifierId
             message_ids = reserve("elasticc_brokermessage_id_seq", len(chunk))
-            class_ids = iter(reserve("elasticc_brokerclassification_id_seq",
-                                     sum(len(r["classifications"]) for r in chunk)))
+            class_ids = iter(
+                reserve("elasticc_brokerclassification_id_seq", sum(len(r["classifications"]) for r in chunk))
+            )
             messages, classifications = [], []
             for i, (r, mid) in enumerate(zip(chunk, message_ids)):
                 cid = classifiers[(r["brokerName"], r["brokerVersion"], r["classifierName"], r["classifierParams"])]
-                messages.append(BrokerMessage(
-                    brokerMessageId=mid, classifierId=cid, streamMessageId=b + i, topicName="bench-orm",
-                    kafkaPartition=0, alertId=r["alertId"], diaSourceId=r["diaSourceId"],
-                    elasticcPublishTimestamp=r["elasticcPublishTimestamp"],
-                    brokerIngestTimestamp=r["brokerIngestTimestamp"]))
-                classifications += [BrokerClassification(classificationId=next(class_ids), classifierId=cid,
-                                                         brokerMessageId=mid, classId=c["classId"],
-                                                         probability=c["probability"])
-                                    for c in r["classifications"]]
+                messages.append(
+                    BrokerMessage(
+                        brokerMessageId=mid,
+                        classifierId=cid,
+                        streamMessageId=b + i,
+                        topicName="bench-orm",
+                        kafkaPartition=0,
+                        alertId=r["alertId"],
+                        diaSourceId=r["diaSourceId"],
+                        elasticcPublishTimestamp=r["elasticcPublishTimestamp"],
+                        brokerIngestTimestamp=r["brokerIngestTimestamp"],
+                    )
+                )
+                classifications += [
+                    BrokerClassification(
+                        classificationId=next(class_ids),
+                        classifierId=cid,
+                        brokerMessageId=mid,
+                        classId=c["classId"],
+                        probability=c["probability"],
+                    )
+                    for c in r["classifications"]
+                ]
             BrokerMessage.objects.bulk_create(messages, batch_size=batch)
             BrokerClassification.objects.bulk_create(classifications, batch_size=batch)
     return len(records) / (time.perf_counter() - start)
@@ -227,23 +282,47 @@ def run(ctx) -> list[Row]:
         rate, wall = brokerpoll_rate(url, broker.bootstrap_servers, topic, n)
     finally:
         broker.stop()
-    print(f"ingest: {n} messages ({n * CLASSIFICATIONS} classifications); brokerpoll {rate:.0f} msg/s "
-          f"stored, {wall:.1f} s wall including start-up; raw consume+decode {raw:.0f} msg/s "
-          f"(ratio {rate / raw:.2f})")
+    print(
+        f"ingest: {n} messages ({n * CLASSIFICATIONS} classifications); brokerpoll {rate:.0f} msg/s "
+        f"stored, {wall:.1f} s wall including start-up; raw consume+decode {raw:.0f} msg/s "
+        f"(ratio {rate / raw:.2f})"
+    )
 
     m = scaled(20000)
     copy = copy_rate(bench_records(m, "BenchCopy", seed=2))
     orm = orm_rate(bench_records(m, "BenchORM", seed=2))
-    print(f"store step alone, {m} messages ({m * CLASSIFICATIONS} classifications): COPY {copy:.0f} msg/s, "
-          f"ORM bulk_create {orm:.0f} msg/s, ratio {copy / orm:.1f}")
+    print(
+        f"store step alone, {m} messages ({m * CLASSIFICATIONS} classifications): COPY {copy:.0f} msg/s, "
+        f"ORM bulk_create {orm:.0f} msg/s, ratio {copy / orm:.1f}"
+    )
     return [
-        Row("ingest: broker messages/s (brokerpoll)", rate, "/s", "raw consume+decode", raw,
-            f">= {GOAL_MESSAGES:.0f}/s", rate >= GOAL_MESSAGES),
-        Row("ingest: classifications/s (brokerpoll)", rate * CLASSIFICATIONS, "/s", "raw consume+decode",
-            raw * CLASSIFICATIONS, f">= {GOAL_MESSAGES * CLASSIFICATIONS:.0f}/s",
-            rate * CLASSIFICATIONS >= GOAL_MESSAGES * CLASSIFICATIONS),
-        Row("ingest: store step messages/s (COPY)", copy, "/s", "ORM bulk_create", orm,
-            "faster than bulk_create", copy > orm),
+        Row(
+            "ingest: broker messages/s (brokerpoll)",
+            rate,
+            "/s",
+            "raw consume+decode",
+            raw,
+            f">= {GOAL_MESSAGES:.0f}/s",
+            rate >= GOAL_MESSAGES,
+        ),
+        Row(
+            "ingest: classifications/s (brokerpoll)",
+            rate * CLASSIFICATIONS,
+            "/s",
+            "raw consume+decode",
+            raw * CLASSIFICATIONS,
+            f">= {GOAL_MESSAGES * CLASSIFICATIONS:.0f}/s",
+            rate * CLASSIFICATIONS >= GOAL_MESSAGES * CLASSIFICATIONS,
+        ),
+        Row(
+            "ingest: store step messages/s (COPY)",
+            copy,
+            "/s",
+            "ORM bulk_create",
+            orm,
+            "faster than bulk_create",
+            copy > orm,
+        ),
     ]
 
 

@@ -11,6 +11,7 @@
 
 BENCH_SCALE scales the row counts. Run alone with `python bench/bench_sql.py`.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -24,7 +25,7 @@ import time
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import PROJECT_DIR, REPO_DIR, Row, Timer, main_for, median, scaled, start_gunicorn  # noqa: E402
+from common import PROJECT_DIR, REPO_DIR, Row, Timer, main_for, median, scaled, start_gunicorn
 
 REPEATS = 5
 
@@ -34,10 +35,12 @@ def _seed_messages(n: int) -> None:
 
     from elasticc.models import BrokerClassifier
 
-    classifier = BrokerClassifier.objects.create(brokerName="bench", brokerVersion="1", classifierName="sql",
-                                                 classifierParams="")
+    classifier = BrokerClassifier.objects.create(
+        brokerName="bench", brokerVersion="1", classifierName="sql", classifierParams=""
+    )
     with connection.cursor() as cur:
-        cur.execute("""
+        cur.execute(
+            """
             INSERT INTO elasticc_brokermessage ("classifierId", "streamMessageId", "topicName", "kafkaPartition",
                 "alertId", "diaSourceId", "msgHdrTimestamp", "elasticcPublishTimestamp", "brokerIngestTimestamp")
             SELECT %s, g, 'bench-topic', g %% 4, g, g * 10,
@@ -45,22 +48,33 @@ def _seed_messages(n: int) -> None:
                    timestamptz '2024-01-01' + g * interval '1 second' - interval '5 minutes',
                    timestamptz '2024-01-01' + g * interval '1 second' - interval '1 minute'
             FROM generate_series(1, %s) g
-        """, [classifier.classifierId, n])
+        """,
+            [classifier.classifierId, n],
+        )
         cur.execute("ANALYZE elasticc_brokermessage")
-
-
 
 
 def _runner_peak_rss(url: str, results_dir: str) -> tuple[float, float, str]:
     """Run one runner until the queue is empty; (seconds, peak RSS in MB, last output line)."""
-    env = dict(os.environ, DATABASE_URL=url, SQLQUERY_RESULTS_DIR=results_dir, PYTHONPATH=str(PROJECT_DIR),
-               DJANGO_SETTINGS_MODULE="sqlquery.runner_settings",
-               DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench"))
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        SQLQUERY_RESULTS_DIR=results_dir,
+        PYTHONPATH=str(PROJECT_DIR),
+        DJANGO_SETTINGS_MODULE="sqlquery.runner_settings",
+        DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench"),
+    )
     log_path = REPO_DIR / "var" / "bench-sql-runner.log"
     start = time.perf_counter()
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "manage.py", "long_query_runner", "--exit-when-idle"],
-                                cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "long_query_runner", "--exit-when-idle"],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
         output, _ = proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"long_query_runner failed ({proc.returncode}): {output}; see {log_path}")
@@ -95,8 +109,9 @@ def run(ctx) -> list[Row]:
         tom = client_module.TomClient(base, token=token.key)
         session = requests.Session()
         session.headers["Authorization"] = f"Token {token.key}"
-        from devstack.postgres import bin_dir
         from psycopg.rows import dict_row
+
+        from devstack.postgres import bin_dir
 
         ro_url = url.replace("postgres://postgres@", "postgres://elasticc_ro@")
         psql_out = REPO_DIR / "var" / "bench-sql-psql.txt"
@@ -110,16 +125,16 @@ def run(ctx) -> list[Row]:
                 body = response.content
                 arrived = time.perf_counter() - s.start
                 assert len(json.loads(body)["rows"]) == n
-            with Timer() as d:
-                with psycopg.connect(ro_url) as conn:
-                    fetched = conn.execute(sql).fetchall()
+            with Timer() as d, psycopg.connect(ro_url) as conn:
+                fetched = conn.execute(sql).fetchall()
             assert len(fetched) == n
-            with Timer() as dd:  # the same rows as the endpoint answers: a dict per row
-                with psycopg.connect(ro_url, row_factory=dict_row) as conn:
-                    fetched = conn.execute(sql).fetchall()
+            # The same rows as the endpoint answers: a dict per row.
+            with Timer() as dd, psycopg.connect(ro_url, row_factory=dict_row) as conn:
+                fetched = conn.execute(sql).fetchall()
             with Timer() as p:  # what an analyst with a database account would run
-                subprocess.run([str(bin_dir() / "psql"), "-X", "-q", "-o", str(psql_out), "-c", sql, ro_url],
-                               check=True)
+                subprocess.run(
+                    [str(bin_dir() / "psql"), "-X", "-q", "-o", str(psql_out), "-c", sql, ro_url], check=True
+                )
             if attempt:  # the first round warms caches and the gunicorn workers
                 endpoint.append(t.seconds)
                 direct.append(d.seconds)
@@ -128,29 +143,59 @@ def run(ctx) -> list[Row]:
                 dicts.append(dd.seconds)
                 psql.append(p.seconds)
         ratio = median(endpoint) / median(direct)
-        print(f"  {n} rows: client {median(endpoint):.3f} s; body received after {median(received):.3f} s "
-              f"({len(body) / 1e6:.1f} MB), with stdlib json {median(stdlib):.3f} s; psycopg {median(direct):.3f} s; "
-              f"ratio {ratio:.2f}")
-        rows.append(Row(f"runsqlquery {n} rows, until body received", median(received), "s",
-                        "psycopg fetchall", median(direct)))
-        rows.append(Row(f"runsqlquery {n} rows, requests+stdlib json", median(stdlib), "s",
-                        "psycopg fetchall", median(direct)))
-        rows.append(Row(f"runsqlquery {n} rows, sql_query_tom_db (median of {REPEATS})", median(endpoint), "s",
-                        "psycopg fetchall", median(direct), "ratio <= 1.5", ratio <= 1.5))
-        rows.append(Row(f"runsqlquery {n} rows, sql_query_tom_db", median(endpoint), "s",
-                        "psycopg fetchall dict_row", median(dicts)))
+        print(
+            f"  {n} rows: client {median(endpoint):.3f} s; body received after {median(received):.3f} s "
+            f"({len(body) / 1e6:.1f} MB), with stdlib json {median(stdlib):.3f} s; psycopg {median(direct):.3f} s; "
+            f"ratio {ratio:.2f}"
+        )
+        rows.append(
+            Row(f"runsqlquery {n} rows, until body received", median(received), "s", "psycopg fetchall", median(direct))
+        )
+        rows.append(
+            Row(f"runsqlquery {n} rows, requests+stdlib json", median(stdlib), "s", "psycopg fetchall", median(direct))
+        )
+        rows.append(
+            Row(
+                f"runsqlquery {n} rows, sql_query_tom_db (median of {REPEATS})",
+                median(endpoint),
+                "s",
+                "psycopg fetchall",
+                median(direct),
+                "ratio <= 1.5",
+                ratio <= 1.5,
+            )
+        )
+        rows.append(
+            Row(
+                f"runsqlquery {n} rows, sql_query_tom_db",
+                median(endpoint),
+                "s",
+                "psycopg fetchall dict_row",
+                median(dicts),
+            )
+        )
         # The issue's goal names psql or psycopg as the baseline: both are reported against it.
-        rows.append(Row(f"runsqlquery {n} rows, sql_query_tom_db", median(endpoint), "s",
-                        "psql (aligned, to a file)", median(psql), "ratio <= 1.5",
-                        median(endpoint) / median(psql) <= 1.5))
+        rows.append(
+            Row(
+                f"runsqlquery {n} rows, sql_query_tom_db",
+                median(endpoint),
+                "s",
+                "psql (aligned, to a file)",
+                median(psql),
+                "ratio <= 1.5",
+                median(endpoint) / median(psql) <= 1.5,
+            )
+        )
         psql_out.unlink(missing_ok=True)
     finally:
         proc.terminate()
         proc.wait(30)
 
     big = scaled(10_000_000)
-    long_sql = ("SELECT g AS id, g * 0.001 AS x, (g %% 1000)::real AS r, 'obj' || g AS label, "
-                "timestamptz '2024-01-01' + g * interval '1 ms' AS t FROM generate_series(1, %(n)s) g")
+    long_sql = (
+        "SELECT g AS id, g * 0.001 AS x, (g %% 1000)::real AS r, 'obj' || g AS label, "
+        "timestamptz '2024-01-01' + g * interval '1 ms' AS t FROM generate_series(1, %(n)s) g"
+    )
     results_dir = str(REPO_DIR / "var" / "bench-sqlquery-results")
     for fmt in ("csv", "parquet"):
         query = LongQuery.objects.create(user=user, queries=[long_sql], subdicts=[{"n": big}], format=fmt)
@@ -158,24 +203,33 @@ def run(ctx) -> list[Row]:
         query.refresh_from_db()
         assert query.status == "finished" and query.rows == big, (query.status, query.error)
         size_mb = query.result_bytes / 1e6
-        print(f"  long query {big} rows {fmt}: {seconds:.1f} s, {size_mb:.0f} MB file, runner peak RSS "
-              f"{peak_mb:.0f} MB ({summary})")
-        rows.append(Row(f"long query {big} rows {fmt}: runner peak RSS", peak_mb, "MB",
-                        "goal", 300, "< 300 MB", peak_mb < 300))
+        print(
+            f"  long query {big} rows {fmt}: {seconds:.1f} s, {size_mb:.0f} MB file, runner peak RSS "
+            f"{peak_mb:.0f} MB ({summary})"
+        )
+        rows.append(
+            Row(f"long query {big} rows {fmt}: runner peak RSS", peak_mb, "MB", "goal", 300, "< 300 MB", peak_mb < 300)
+        )
         rows.append(Row(f"long query {big} rows {fmt}: wall time", seconds, "s", "(no baseline)", 0))
         os.unlink(os.path.join(results_dir, query.result_file))
 
     # Wide results: batches shrink with the column count, so memory stays bounded too.
     wide = scaled(500_000)
-    wide_sql = ("SELECT g AS id, " + ", ".join(f"g * {k}.5 AS x{k}, (g + {k})::real AS r{k}" for k in range(30))
-                + " FROM generate_series(1, %(n)s) g")
+    wide_sql = (
+        "SELECT g AS id, "
+        + ", ".join(f"g * {k}.5 AS x{k}, (g + {k})::real AS r{k}" for k in range(30))
+        + " FROM generate_series(1, %(n)s) g"
+    )
     query = LongQuery.objects.create(user=user, queries=[wide_sql], subdicts=[{"n": wide}], format="parquet")
     seconds, peak_mb, summary = _runner_peak_rss(url, results_dir)
     query.refresh_from_db()
     assert query.status == "finished" and query.rows == wide, (query.status, query.error)
     print(f"  long query {wide} rows x 61 columns parquet: {seconds:.1f} s, runner peak RSS {peak_mb:.0f} MB")
-    rows.append(Row(f"long query {wide} rows x 61 cols parquet: peak RSS", peak_mb, "MB",
-                    "goal", 300, "< 300 MB", peak_mb < 300))
+    rows.append(
+        Row(
+            f"long query {wide} rows x 61 cols parquet: peak RSS", peak_mb, "MB", "goal", 300, "< 300 MB", peak_mb < 300
+        )
+    )
     os.unlink(os.path.join(results_dir, query.result_file))
     return rows
 

@@ -1,4 +1,5 @@
 """Shared plumbing for benchmarks: a fresh migrated database, timing, result rows."""
+
 from __future__ import annotations
 
 import os
@@ -75,8 +76,7 @@ class BenchContext:
             self.base_url = base.rstrip("/") + "/"
         else:
             # One server per process: two benchmark runs at once never wipe each other's data.
-            self.server = EmbeddedPostgres(REPO_DIR / "var" / "bench-pg" / str(os.getpid()), free_port(),
-                                           durable=False)
+            self.server = EmbeddedPostgres(REPO_DIR / "var" / "bench-pg" / str(os.getpid()), free_port(), durable=False)
             self.server.destroy()
             self.server.start()
             self.base_url = self.server.url
@@ -90,8 +90,9 @@ class BenchContext:
             conn.execute(f'CREATE DATABASE "{name}"')
         url = self.base_url + name
         env = dict(os.environ, DATABASE_URL=url, DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench"))
-        subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=PROJECT_DIR, env=env,
-                       check=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=PROJECT_DIR, env=env, check=True
+        )
         os.environ["DATABASE_URL"] = url
         os.environ.setdefault("DJANGO_SECRET_KEY", "bench")
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tom_desc.settings")
@@ -126,8 +127,10 @@ def print_rows(rows: list[Row]) -> None:
     print("-" * len(header))
     for r in rows:
         verdict = "" if r.met is None else ("  ok" if r.met else "  MISSED")
-        print(f"{r.name:44} {r.value:>10.4g} {r.unit:<3} {r.baseline_name[:18]:>18} {r.baseline:>10.4g} "
-              f"{r.ratio:>7.3f}  {r.goal}{verdict}")
+        print(
+            f"{r.name:44} {r.value:>10.4g} {r.unit:<3} {r.baseline_name[:18]:>18} {r.baseline:>10.4g} "
+            f"{r.ratio:>7.3f}  {r.goal}{verdict}"
+        )
 
 
 def main_for(run) -> None:
@@ -139,38 +142,38 @@ def main_for(run) -> None:
         ctx.close()
 
 
-def start_gunicorn(database_url: str, name: str, workers: int = 2, timeout: int = 300,
-                   extra_env: dict | None = None) -> tuple[subprocess.Popen, str]:
+def start_gunicorn(
+    database_url: str, name: str, workers: int = 2, timeout: int = 300, extra_env: dict | None = None
+) -> tuple[subprocess.Popen, str]:
     """gunicorn serving the site on a free port of 127.0.0.1 against `database_url`, once it answers.
 
     Its log goes to var/bench-<name>-gunicorn.log; the caller terminates the process.
     """
-    import requests
-
+    from devstack import gunicorn
     from devstack.postgres import free_port
 
     port = free_port()
-    env = dict(os.environ, DATABASE_URL=database_url, DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench"),
-               DEBUG="0", STATIC_MANIFEST="0", WHITENOISE_USE_FINDERS="1", LOG_LEVEL="WARNING",
-               PYTHONPATH=str(PROJECT_DIR), **(extra_env or {}))
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench"),
+        DEBUG="0",
+        STATIC_MANIFEST="0",
+        WHITENOISE_USE_FINDERS="1",
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(PROJECT_DIR),
+        **(extra_env or {}),
+    )
     log_path = REPO_DIR / "var" / f"bench-{name}-gunicorn.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w") as log:  # the child keeps its own copy of the handle
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "tom_desc.wsgi:application", "--bind",
-                                 f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", str(timeout),
-                                 "--chdir", str(PROJECT_DIR)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    log_path.unlink(missing_ok=True)
+    proc = gunicorn.start(port, env, log_path, workers=workers, timeout=timeout)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if requests.get(f"{url}/healthz", timeout=30).status_code == 200:
-                return proc, url
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"gunicorn did not start; see {log_path}")
-        time.sleep(0.2)
+    try:
+        gunicorn.wait_until_serving(url, proc, log_path)
+    except RuntimeError:
+        proc.kill()
+        raise
+    return proc, url
 
 
 def light_curve_steps(n_objects: int, sources_per_object: int, forced_per_object: int, seed: int = 1) -> list:
@@ -180,7 +183,7 @@ def light_curve_steps(n_objects: int, sources_per_object: int, forced_per_object
     sources, so id order is (object, k) order. A step takes a cursor and returns its row count."""
     import numpy as np
 
-    from elasticc.loading.loader import Column, copy_binary
+    from elasticc.loading.copy import Column, copy_binary
 
     bands = np.array([b"u", b"g", b"r", b"i", b"z", b"Y"])
     rng = np.random.default_rng(seed)
@@ -195,25 +198,38 @@ def light_curve_steps(n_objects: int, sources_per_object: int, forced_per_object
     def sources(cur) -> int:
         n = 0
         for o, k in rows(sources_per_object):
-            n += copy_binary(cur.cursor, "elasticc_diasource", [
-                Column("diaSourceId", "int8", o * 100 + k), Column("diaObjectId", "int8", o),
-                Column("midPointTai", "float8", 61000 + (o % 50) + k * 3 + 0.1),
-                Column("filterName", "text", bands[k % 6]),
-                Column("ra", "float8", np.zeros(len(o))), Column("decl", "float8", np.zeros(len(o))),
-                Column("psFlux", "float4", (1000 * rng.random(len(o))).astype(np.float32)),
-                Column("psFluxErr", "float4", np.full(len(o), 30, np.float32)),
-                Column("snr", "float4", (10 + 20 * rng.random(len(o))).astype(np.float32))])
+            n += copy_binary(
+                cur.cursor,
+                "elasticc_diasource",
+                [
+                    Column("diaSourceId", "int8", o * 100 + k),
+                    Column("diaObjectId", "int8", o),
+                    Column("midPointTai", "float8", 61000 + (o % 50) + k * 3 + 0.1),
+                    Column("filterName", "text", bands[k % 6]),
+                    Column("ra", "float8", np.zeros(len(o))),
+                    Column("decl", "float8", np.zeros(len(o))),
+                    Column("psFlux", "float4", (1000 * rng.random(len(o))).astype(np.float32)),
+                    Column("psFluxErr", "float4", np.full(len(o), 30, np.float32)),
+                    Column("snr", "float4", (10 + 20 * rng.random(len(o))).astype(np.float32)),
+                ],
+            )
         return n
 
     def forced(cur) -> int:
         n = 0
         for o, k in rows(forced_per_object):
-            n += copy_binary(cur.cursor, "elasticc_diaforcedsource", [
-                Column("diaForcedSourceId", "int8", o * 1000 + k), Column("diaObjectId", "int8", o),
-                Column("midPointTai", "float8", 60990 + (o % 50) + k * 0.5),
-                Column("filterName", "text", bands[k % 6]),
-                Column("psFlux", "float4", (500 * rng.random(len(o)) - 50).astype(np.float32)),
-                Column("psFluxErr", "float4", np.full(len(o), 25, np.float32))])
+            n += copy_binary(
+                cur.cursor,
+                "elasticc_diaforcedsource",
+                [
+                    Column("diaForcedSourceId", "int8", o * 1000 + k),
+                    Column("diaObjectId", "int8", o),
+                    Column("midPointTai", "float8", 60990 + (o % 50) + k * 0.5),
+                    Column("filterName", "text", bands[k % 6]),
+                    Column("psFlux", "float4", (500 * rng.random(len(o)) - 50).astype(np.float32)),
+                    Column("psFluxErr", "float4", np.full(len(o), 25, np.float32)),
+                ],
+            )
         return n
 
     return [("sources", sources), ("forced sources", forced)]

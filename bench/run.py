@@ -1,11 +1,12 @@
 """Run every bench/bench_*.py (or those named on the command line) and print one table."""
+
 import importlib.util
 import sys
 import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BenchContext, print_rows  # noqa: E402
+from common import BenchContext, print_rows
 
 
 def main(argv: list[str]) -> int:

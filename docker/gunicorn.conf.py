@@ -29,6 +29,7 @@ itself cannot change under a running process: changing it needs a new pod/contai
 SIGTERM (what Kubernetes and Docker send on stop) is a graceful shutdown: gunicorn stops
 accepting, finishes requests in hand for up to GUNICORN_GRACEFUL_TIMEOUT seconds, exits.
 """
+
 import os
 
 

@@ -3,6 +3,7 @@
 Used by the image's HEALTHCHECK and by docker-compose; needs only the standard library.
 It asks with ``Host: localhost``, which ALLOWED_HOSTS must include (the default does).
 """
+
 import http.client
 import os
 import sys

@@ -11,6 +11,7 @@ database password here does not change it inside an existing PostgreSQL data dir
 Values are random URL-safe strings from the operating system's CSPRNG (module `secrets`).
 Only the standard library is used, so it runs anywhere Python 3.9+ does.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     k8s = sub.add_parser("k8s", help="print a Kubernetes Secret manifest")
     k8s.add_argument("-n", "--namespace", help="metadata.namespace (omit to use kubectl's -n)")
     k8s.add_argument("--name", default=SECRET_NAME, help=f"Secret name (default {SECRET_NAME})")
-    k8s.add_argument("--from-dir", type=Path,
-                     help="reuse the values of files in this directory (e.g. the compose set); generate the rest")
+    k8s.add_argument(
+        "--from-dir",
+        type=Path,
+        help="reuse the values of files in this directory (e.g. the compose set); generate the rest",
+    )
     sub.add_parser("list", help="list the secrets and what each is for")
     args = parser.parse_args(argv)
 
@@ -117,8 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in SPEC:
         values.setdefault(name, new_value(name))
     sys.stdout.write(k8s_manifest(args.namespace, args.name, values))
-    print(f"generate_secrets: Secret {args.name} with {len(SPEC)} keys ({reused} reused, "
-          f"{len(SPEC) - reused} generated)", file=sys.stderr)
+    print(
+        f"generate_secrets: Secret {args.name} with {len(SPEC)} keys ({reused} reused, {len(SPEC) - reused} generated)",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -1,13 +1,12 @@
 """Fixtures shared by every app's tests: a real gunicorn serving the test database."""
+
 import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
+from devstack import gunicorn
 from devstack.postgres import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -16,8 +15,9 @@ PROJECT_DIR = Path(__file__).resolve().parent
 def _database_url(settings_dict: dict) -> str:
     user = settings_dict["USER"] or "postgres"
     password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
-    return (f"postgres://{user}{password}@{settings_dict['HOST']}:{settings_dict['PORT'] or 5432}/"
-            f"{settings_dict['NAME']}")
+    return (
+        f"postgres://{user}{password}@{settings_dict['HOST']}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -32,32 +32,20 @@ def live_server_url(django_db_setup, django_db_blocker):
     from django.db import connection
 
     port = free_port()
-    env = dict(os.environ,
-               DATABASE_URL=_database_url(connection.settings_dict),
-               DB_CONN_MAX_AGE="0",
-               STATIC_MANIFEST="0",
-               WHITENOISE_USE_FINDERS="1",
-               PYTHONPATH=str(PROJECT_DIR))
-    log_path = PROJECT_DIR.parent / "var" / f"gunicorn-test-{port}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "tom_desc.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--timeout", "120", "--preload", "--chdir", str(PROJECT_DIR)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+    env = dict(
+        os.environ,
+        DATABASE_URL=_database_url(connection.settings_dict),
+        DB_CONN_MAX_AGE="0",
+        STATIC_MANIFEST="0",
+        WHITENOISE_USE_FINDERS="1",
+        PYTHONPATH=str(PROJECT_DIR),
     )
+    log_path = PROJECT_DIR.parent / "var" / f"gunicorn-test-{port}.log"
+    log_path.unlink(missing_ok=True)
+    proc = gunicorn.start(port, env, log_path, workers=2, timeout=120, extra_args=["--preload"])
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if requests.get(f"{url}/accounts/login/", timeout=30).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start; see {log_path}:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+        gunicorn.wait_until_serving(url, proc, log_path)
         yield url
     finally:
         proc.terminate()
@@ -65,7 +53,6 @@ def live_server_url(django_db_setup, django_db_blocker):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,8 @@
 # site never connects as the superuser. The role may create roles (the read-only roles
 # elasticc_ro and elasticc_admin_ro are made by migrations) but is not a superuser.
 #
-# Kept identical in docker/postgres-initdb.sh (compose) and k8s/base/postgres-initdb.sh
-# (Kubernetes ConfigMap); a test checks that they match.
+# One file for both deployments: the Kubernetes ConfigMap is generated from it (kustomize
+# reads files only from inside its directory) and docker-compose.yml mounts it from here.
 set -eu
 
 app_user="${TOM_DESC_DB_USER:-tom_desc}"

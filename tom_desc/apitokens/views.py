@@ -8,6 +8,7 @@ administrator uses ``manage.py api_token USER``). When the TOM requires
 two-factor authentication for tokens (TOM_API_TOKEN_REQUIRES_MFA), creating one
 asks the user to re-authenticate first, as the TOM Toolkit's own button does.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,14 +17,14 @@ from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
-from rest_framework.authtoken.models import Token
 from tom_common.accounts.api_auth import token_expiry_date
+
+from apitokens import tokens
 
 security_log = logging.getLogger("tom_common.security")
 
@@ -34,15 +35,16 @@ def token_card_context(user) -> dict:
 
 
 def _token_context(user, next_url: str) -> dict:
-    token = Token.objects.filter(user=user).first()
+    token = tokens.token_of(user)
     return {"token": token, "token_expires": token_expiry_date(token), "next_url": next_url}
 
 
 def _back(request) -> HttpResponseRedirect:
     """Back to the page the button was on (only a path on this site), else the token page."""
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = reverse("apitokens:page")
     return HttpResponseRedirect(target)
 
@@ -67,9 +69,7 @@ class CreateTokenView(LoginRequiredMixin, View):
         return super().dispatch(request, *args, **kwargs)
 
     def post(self, request):
-        with transaction.atomic():
-            replaced = Token.objects.filter(user=request.user).delete()[0] > 0
-            Token.objects.create(user=request.user)
+        replaced = tokens.regenerate(request.user)[1]
         security_log.info("API token %s for %s", "regenerated" if replaced else "created", request.user.username)
         messages.success(request, "New API token created." + (" The old one no longer works." if replaced else ""))
         return _back(request)
@@ -81,7 +81,7 @@ class RevokeTokenView(LoginRequiredMixin, View):
     http_method_names = ["post"]
 
     def post(self, request):
-        deleted = Token.objects.filter(user=request.user).delete()[0] > 0
+        deleted = tokens.revoke(request.user)
         if deleted:
             security_log.info("API token revoked by %s", request.user.username)
             messages.success(request, "API token revoked.")

@@ -11,10 +11,11 @@ Indexes used: elasticc_diaalert_sent (alertSentTimestamp) for a one-day window, 
 classifier's partitions of elasticc_brokermessage / elasticc_brokerclassification, and
 elasticc_diaobjecttruth's primary key.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
 
@@ -82,10 +83,10 @@ def compute(classifier_id: int, day: date | None, cutoff: datetime | None = None
     """Completeness, delay quantiles and both confusion matrices of one classifier in one
     window (a UTC day of sending, or all time when day is None), counting alerts sent by
     `cutoff` (default: now)."""
-    params: dict = {"c": classifier_id, "cutoff": cutoff or datetime.now(timezone.utc)}
+    params: dict = {"c": classifier_id, "cutoff": cutoff or datetime.now(UTC)}
     window = 'a."alertSentTimestamp" <= %(cutoff)s'
     if day is not None:
-        params["start"] = datetime.combine(day, time(0), tzinfo=timezone.utc)
+        params["start"] = datetime.combine(day, time(0), tzinfo=UTC)
         params["end"] = params["start"] + timedelta(days=1)
         window += ' AND a."alertSentTimestamp" >= %(start)s AND a."alertSentTimestamp" < %(end)s'
     messages = _MESSAGES.format(window=window)

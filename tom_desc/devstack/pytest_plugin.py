@@ -4,6 +4,7 @@ Loaded with ``-p devstack.pytest_plugin`` (pyproject addopts). When DATABASE_URL
 or DB_HOST is already set, the tests use that server instead, so CI can point
 them at a real PostgreSQL by configuration alone.
 """
+
 import os
 from pathlib import Path
 

@@ -11,6 +11,7 @@
 6. on Ctrl-C (or SIGTERM) stop every child, then the broker and the database.
 The next run reuses var/: the database keeps its data, the admin keeps its password.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,10 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from devstack import gunicorn
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 PROJECT_DIR = REPO_DIR / "tom_desc"
@@ -70,6 +72,7 @@ class Stack:
         self.stopping = threading.Event()
         self.clock_process: subprocess.Popen | None = None
         self.clock_lock = threading.Lock()
+        self.web: Child | None = None
 
     # -- servers ---------------------------------------------------------------------
     def start_postgres(self):
@@ -94,8 +97,10 @@ class Stack:
         self.kafka.start()
         self.env["KAFKA_BOOTSTRAP_SERVERS"] = self.kafka.bootstrap_servers
         # tansu keeps topics in memory: create them at every start.
-        for topic in (self.env.get("ELASTICC_ALERT_TOPIC", "elasticc-alerts"),
-                      self.env.get("ELASTICC_FAKEBROKER_TOPIC", "elasticc-fakebroker")):
+        for topic in (
+            self.env.get("ELASTICC_ALERT_TOPIC", "elasticc-alerts"),
+            self.env.get("ELASTICC_FAKEBROKER_TOPIC", "elasticc-fakebroker"),
+        ):
             self.kafka.create_topic(topic)
         log.info("Kafka-protocol broker (tansu, in memory) on %s", self.kafka.bootstrap_servers)
 
@@ -114,8 +119,16 @@ class Stack:
             return
         demo_dir = VAR / "demo-sky"
         if not (demo_dir / ".complete").exists():
-            manage("generate_demo_sky", "--objects", str(self.args.demo_objects), "--seed", "42",
-                   "--out", str(demo_dir), env=self.env)
+            manage(
+                "generate_demo_sky",
+                "--objects",
+                str(self.args.demo_objects),
+                "--seed",
+                "42",
+                "--out",
+                str(demo_dir),
+                env=self.env,
+            )
             (demo_dir / ".complete").touch()
         # Idempotent: a second run adds nothing.
         manage("load_snana_fits", str(demo_dir), env=self.env)
@@ -124,31 +137,39 @@ class Stack:
     def plan_children(self):
         py = sys.executable
         manage_py = [py, "manage.py"]
-        self.children.append(Child("web", [
-            py, "-m", "gunicorn", "tom_desc.wsgi:application", "--bind", f"127.0.0.1:{self.args.port}",
-            # Longer than the SQL endpoint's statement timeout, so a query that runs into it gets
-            # its JSON error instead of a killed worker (docs/sqlquery.md).
-            "--workers", str(self.args.workers), "--timeout",
-            str(int(float(self.env.get("SQLQUERY_STATEMENT_TIMEOUT", "300"))) + 30), "--access-logfile", "-",
-        ]))
         self.children.append(Child("long_query_runner", [*manage_py, "long_query_runner"]))
         if self.args.no_workers:
             return
         classifications = self.env.get("ELASTICC_FAKEBROKER_TOPIC", "elasticc-fakebroker")
         # The embedded broker forgets its topics and groups at every start, so the poller keeps
         # its offsets in the database under a group of its own.
-        self.children.append(Child("brokerpoll", [
-            *manage_py, "brokerpoll", "--name", "fakebroker", "--topic", classifications,
-            "--group", "tom-desc-dev", "--consumer-option", "session.timeout.ms=6000",
-        ]))
+        self.children.append(
+            Child(
+                "brokerpoll",
+                [
+                    *manage_py,
+                    "brokerpoll",
+                    "--name",
+                    "fakebroker",
+                    "--topic",
+                    classifications,
+                    "--group",
+                    "tom-desc-dev",
+                    "--consumer-option",
+                    "session.timeout.ms=6000",
+                ],
+            )
+        )
         self.children.append(Child("fakebroker", [*manage_py, "fakebroker"]))
 
     def start_alert_clock(self):
         """One more simulated day of alerts every TOM_ALERT_INTERVAL seconds, then fresh metrics."""
         if self.args.no_workers or self.args.alert_interval <= 0:
             return
-        steps = [["send_elasticc_alerts", "--added-days", "1", "--do", "--no-progress"],
-                 ["refresh_metrics", "--no-progress"]]
+        steps = [
+            ["send_elasticc_alerts", "--added-days", "1", "--do", "--no-progress"],
+            ["refresh_metrics", "--no-progress"],
+        ]
         logfile = LOG_DIR / "alert_clock.log"
 
         def tick_forever():
@@ -159,46 +180,61 @@ class Stack:
                     with self.clock_lock, open(logfile, "ab") as out:
                         if self.stopping.is_set():
                             return
-                        process = subprocess.Popen([sys.executable, "manage.py", *step], cwd=PROJECT_DIR,
-                                                   env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                                   start_new_session=True)
+                        process = subprocess.Popen(
+                            [sys.executable, "manage.py", *step],
+                            cwd=PROJECT_DIR,
+                            env=self.env,
+                            stdout=out,
+                            stderr=subprocess.STDOUT,
+                            start_new_session=True,
+                        )
                         self.clock_process = process
                     if process.wait() != 0 and not self.stopping.is_set():
-                        log.warning("alert clock: %s exited with %s; see %s",
-                                    step[0], process.returncode, logfile)
+                        log.warning("alert clock: %s exited with %s; see %s", step[0], process.returncode, logfile)
                 if self.stopping.wait(self.args.alert_interval):
                     return
 
         threading.Thread(target=tick_forever, name="alert-clock", daemon=True).start()
         log.info("alert clock: one simulated day every %ss, log %s", self.args.alert_interval, logfile)
 
+    def start_web(self):
+        """gunicorn, its worker timeout longer than the SQL endpoint's statement timeout, so a
+        query that runs into it gets its JSON error instead of a killed worker (docs/sqlquery.md)."""
+        timeout = int(float(self.env.get("SQLQUERY_STATEMENT_TIMEOUT", "300"))) + 30
+        self.web = Child("web", [])
+        self.web.process = gunicorn.start(
+            self.args.port,
+            self.env,
+            self.web.logfile,
+            workers=self.args.workers,
+            timeout=timeout,
+            extra_args=["--access-logfile", "-"],
+            new_session=True,
+        )
+        self.children.insert(0, self.web)
+        log.info("started %-18s pid %-7s log %s", "web", self.web.process.pid, self.web.logfile)
+
     def start_children(self):
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         for child in self.children:
-            out = open(child.logfile, "ab")
+            if child.process is not None:
+                continue
+            out = open(child.logfile, "ab")  # noqa: SIM115 (the child keeps it)
             # Own session: Ctrl-C reaches only this supervisor, which stops children in order.
-            child.process = subprocess.Popen(child.argv, cwd=PROJECT_DIR, env=self.env, stdout=out,
-                                             stderr=subprocess.STDOUT, start_new_session=True)
+            child.process = subprocess.Popen(
+                child.argv, cwd=PROJECT_DIR, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
             log.info("started %-18s pid %-7s log %s", child.name, child.process.pid, child.logfile)
 
     def wait_for_web(self, timeout: float = 180) -> None:
         """Print the URL only once gunicorn answers (or say why it never will)."""
-        import urllib.error
-        import urllib.request
-
-        web = self.children[0]
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not self.stopping.is_set():
-            if web.process.poll() is not None:
-                raise RuntimeError(f"the web server exited with {web.process.returncode}; see {web.logfile}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.args.port}/healthz", timeout=5)
-                return
-            except urllib.error.HTTPError:
-                return  # it answers
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError(f"the web server did not answer within {timeout:.0f}s; see {web.logfile}")
+        gunicorn.wait_until_serving(
+            f"http://127.0.0.1:{self.args.port}",
+            self.web.process,
+            self.web.logfile,
+            timeout=timeout,
+            stopping=self.stopping.is_set,
+        )
 
     def stop(self):
         with self.clock_lock:
@@ -240,10 +276,17 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("TOM_WEB_WORKERS", "3")))
     parser.add_argument("--demo-objects", type=int, default=int(os.environ.get("TOM_DEMO_OBJECTS", "300")))
     parser.add_argument("--no-demo", action="store_true", help="do not generate or load demo data")
-    parser.add_argument("--no-workers", action="store_true",
-                        help="run only the web server and long_query_runner (no brokerpoll, fakebroker, alert clock)")
-    parser.add_argument("--alert-interval", type=float, default=float(os.environ.get("TOM_ALERT_INTERVAL", "60")),
-                        help="seconds between simulated days of alerts (default 60; 0 turns the clock off)")
+    parser.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="run only the web server and long_query_runner (no brokerpoll, fakebroker, alert clock)",
+    )
+    parser.add_argument(
+        "--alert-interval",
+        type=float,
+        default=float(os.environ.get("TOM_ALERT_INTERVAL", "60")),
+        help="seconds between simulated days of alerts (default 60; 0 turns the clock off)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
 
@@ -256,12 +299,16 @@ def main(argv=None) -> int:
         stack.start_kafka()
         stack.prepare_site()
         stack.load_demo_data()
+        stack.start_web()
         stack.plan_children()
         stack.start_children()
         stack.wait_for_web()
         stack.start_alert_clock()
-        print(f"\n  tom_desc is running: http://127.0.0.1:{args.port}/elasticc/"
-              f"  (summary: /elasticc/summary; logs in {LOG_DIR}; Ctrl-C stops everything)\n", flush=True)
+        print(
+            f"\n  tom_desc is running: http://127.0.0.1:{args.port}/elasticc/"
+            f"  (summary: /elasticc/summary; logs in {LOG_DIR}; Ctrl-C stops everything)\n",
+            flush=True,
+        )
         stack.supervise()
     except KeyboardInterrupt:
         pass

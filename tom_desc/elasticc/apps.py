@@ -19,16 +19,17 @@ def _restore_reference_rows(sender, using="default", **kwargs):
     """
     from django.contrib.auth.models import Group
 
-    from tom_desc.lib.groups import GROUPS
-
     from elasticc import taxonomy
     from elasticc.models import ClassIdOfGentype, GentypeOfClassId
+    from tom_desc.lib.groups import GROUPS
 
     if not GentypeOfClassId.objects.using(using).exists():
         GentypeOfClassId.objects.using(using).bulk_create(
-            GentypeOfClassId(**row) for row in taxonomy.gentypeofclassid_rows())
+            GentypeOfClassId(**row) for row in taxonomy.gentypeofclassid_rows()
+        )
     if not ClassIdOfGentype.objects.using(using).exists():
         ClassIdOfGentype.objects.using(using).bulk_create(
-            ClassIdOfGentype(**row) for row in taxonomy.classidofgentype_rows())
+            ClassIdOfGentype(**row) for row in taxonomy.classidofgentype_rows()
+        )
     for name in GROUPS:
         Group.objects.using(using).get_or_create(name=name)

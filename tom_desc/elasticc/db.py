@@ -1,4 +1,5 @@
 """Small database pieces the models share."""
+
 from django.db import models
 
 

@@ -7,6 +7,7 @@ classifierId; docs/architecture.md says why. Big tables carry no foreign-key
 constraints: the loaders write them with COPY, and a per-row reference check on a
 billion forced sources would cost more than the guarantee is worth there.
 """
+
 from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from psqlextra.models import PostgresPartitionedModel
@@ -371,6 +372,7 @@ class BrokerClassification(PostgresPartitionedModel):
 
 
 # ---- Kafka ingest bookkeeping (brokerpoll; see docs/brokerpoll.md) ----------------------
+
 
 class KafkaOffset(models.Model):
     """The next offset to read for a consumer group's partition, kept in the database.

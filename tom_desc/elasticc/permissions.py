@@ -7,11 +7,13 @@
 - Members of ``elasticc_broker``: also PUT/POST broker messages.
 Superusers count as members of both groups.
 """
+
 from __future__ import annotations
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from tom_desc.lib.groups import BROKER_GROUP, in_group, is_admin
+
 
 class IsElasticcAdmin(BasePermission):
     """Truth tables: members of elasticc_admin only."""

@@ -4,6 +4,7 @@ classIds are hierarchical: the first digit of any id is its broad class, the
 first two digits its category, three digits an exact type. SNANA gentypes only
 map to exact types; their categories and broad classes follow from the digits.
 """
+
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,10 +23,7 @@ class TaxonomyClass:
 @lru_cache(maxsize=1)
 def classes() -> dict[int, TaxonomyClass]:
     data = json.loads(DATA_FILE.read_text())
-    return {
-        c["classId"]: TaxonomyClass(c["classId"], c["description"], tuple(c["gentypes"]))
-        for c in data["classes"]
-    }
+    return {c["classId"]: TaxonomyClass(c["classId"], c["description"], tuple(c["gentypes"])) for c in data["classes"]}
 
 
 def category_of(class_id: int) -> int:
@@ -63,13 +61,15 @@ def classidofgentype_rows() -> list[dict]:
             (category_of(exact), False, True),
             (broad_class_of(exact), False, False),
         ):
-            rows.append({
-                "classId": class_id,
-                "gentype": gentype,
-                "exactmatch": exactmatch,
-                "categorymatch": categorymatch,
-                "description": table[class_id].description,
-            })
+            rows.append(
+                {
+                    "classId": class_id,
+                    "gentype": gentype,
+                    "exactmatch": exactmatch,
+                    "categorymatch": categorymatch,
+                    "description": table[class_id].description,
+                }
+            )
     return rows
 
 

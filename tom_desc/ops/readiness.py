@@ -1,4 +1,5 @@
 """Which migrations on disk the database has not applied yet."""
+
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.loader import MigrationLoader
 

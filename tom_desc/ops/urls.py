@@ -1,5 +1,6 @@
 """Probe endpoints. No trailing slash: settings.OPEN_URLS lists exactly these paths, so the
 TOM's AuthStrategyMiddleware lets unauthenticated probes through."""
+
 from django.urls import path
 
 from ops import views

@@ -8,6 +8,7 @@ group memberships, direct permissions and, when asked, the REST API token.
 Import is idempotent: accounts are matched by username, an account already equal to its
 record is left untouched, and running the same file twice changes nothing the second time.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,7 +21,8 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from rest_framework.authtoken.models import Token
+
+from apitokens import tokens
 
 FORMAT = "tom_desc.users"
 VERSION = 1
@@ -48,9 +50,12 @@ def _permission_name(permission: Permission) -> str:
 
 def export_users(with_tokens: bool = False) -> dict[str, Any]:
     """Every account except the anonymous user, sorted by username."""
-    users = (User.objects.exclude(username=anonymous_username()).order_by("username")
-             .prefetch_related("groups", "user_permissions__content_type"))
-    tokens = {token.user_id: token for token in Token.objects.all()} if with_tokens else {}
+    users = (
+        User.objects.exclude(username=anonymous_username())
+        .order_by("username")
+        .prefetch_related("groups", "user_permissions__content_type")
+    )
+    user_tokens = tokens.all_by_user() if with_tokens else {}
     records = []
     for user in users:
         record: dict[str, Any] = {"username": user.username}
@@ -58,7 +63,7 @@ def export_users(with_tokens: bool = False) -> dict[str, Any]:
         record.update({name: _iso(getattr(user, name)) for name in DATE_FIELDS})
         record["groups"] = sorted(group.name for group in user.groups.all())
         record["permissions"] = sorted(_permission_name(p) for p in user.user_permissions.all())
-        token = tokens.get(user.pk)
+        token = user_tokens.get(user.pk)
         if token is not None:
             record["token"] = {"key": token.key, "created": _iso(token.created)}
         records.append(record)
@@ -83,8 +88,10 @@ class ImportReport:
 
     def summary(self) -> str:
         total = self.created + self.updated + self.unchanged
-        text = (f"{total} users ({self.created} created, {self.updated} updated, {self.unchanged} unchanged), "
-                f"{len(self.skipped)} skipped, {self.groups_created} groups created, {self.tokens_set} tokens set")
+        text = (
+            f"{total} users ({self.created} created, {self.updated} updated, {self.unchanged} unchanged), "
+            f"{len(self.skipped)} skipped, {self.groups_created} groups created, {self.tokens_set} tokens set"
+        )
         if self.warnings:
             text += f", {len(self.warnings)} warnings"
         return text
@@ -97,7 +104,7 @@ def _parse_date(record: dict, name: str) -> dt.datetime | None:
     value = parse_datetime(raw) if isinstance(raw, str) else None
     if value is None:
         raise UserFileError(f"user {record.get('username')!r}: {name}={raw!r} is not an ISO date-time")
-    return value if timezone.is_aware(value) else timezone.make_aware(value, dt.timezone.utc)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
 
 
 def _check_file(data: Any) -> list[dict]:
@@ -193,17 +200,13 @@ def import_users(data: Any, with_tokens: bool = True) -> ImportReport:
 
 def _set_token(user: User, token: dict, report: ImportReport) -> bool:
     key = str(token["key"])
-    holder = Token.objects.filter(key=key).first()
-    if holder is not None and holder.user_id != user.pk:
+    holder = tokens.holder_of(key)
+    if holder is not None and holder != user.pk:
         report.warnings.append(f"{user.username}: token already belongs to another account; not set")
         return False
     if holder is not None:
         return False
-    Token.objects.filter(user=user).delete()
-    created = _parse_date(token, "created") or timezone.now()
-    new = Token.objects.create(key=key, user=user)
-    # `created` is auto_now_add: keep the original age (token expiry counts from it).
-    Token.objects.filter(pk=new.pk).update(created=created)
+    tokens.install(user, key, _parse_date(token, "created") or timezone.now())
     report.tokens_set += 1
     return True
 

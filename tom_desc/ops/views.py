@@ -8,6 +8,7 @@
 
 Both answer JSON, never HTML, and never need a login (they are in settings.OPEN_URLS).
 """
+
 import logging
 import time
 
@@ -48,10 +49,11 @@ def readyz(request):
         pending = unapplied_migrations(connection)
     except DatabaseError as exc:
         log.warning("readyz: cannot read applied migrations: %s", exc)
-        return _answer(503, status="unavailable", reason="cannot read applied migrations",
-                       error=type(exc).__name__)
+        return _answer(503, status="unavailable", reason="cannot read applied migrations", error=type(exc).__name__)
     if pending:
-        return _answer(503, status="unavailable", reason="unapplied migrations", count=len(pending),
-                       unapplied=pending[:50])
-    return _answer(200, status="ok", database="ok", migrations="applied",
-                   elapsed_ms=round((time.monotonic() - started) * 1000, 1))
+        return _answer(
+            503, status="unavailable", reason="unapplied migrations", count=len(pending), unapplied=pending[:50]
+        )
+    return _answer(
+        200, status="ok", database="ok", migrations="applied", elapsed_ms=round((time.monotonic() - started) * 1000, 1)
+    )

@@ -33,4 +33,5 @@ def _refresh_grants(sender, using="default", **kwargs):
         except DatabaseError as exc:
             logging.getLogger(__name__).warning(
                 "cannot set the passwords of the read-only roles (%s); a DBA must, see docs/sqlquery.md",
-                str(exc).strip())
+                str(exc).strip(),
+            )

@@ -18,6 +18,7 @@ The same rules hold for /db/runsqlquery/ and for long-query result files:
 | arrays                     | arrays, elements as above   | JSON text               | list or JSON text   |
 | anything else              | its text form               | its text form           | string              |
 """
+
 from __future__ import annotations
 
 import base64
@@ -34,8 +35,20 @@ import orjson
 BOOL, BYTEA, CHAR, NAME, INT8, INT2, INT4, TEXT, OID = 16, 17, 18, 19, 20, 21, 23, 25, 26
 JSON, FLOAT4, FLOAT8, BPCHAR, VARCHAR, DATE, TIME = 114, 700, 701, 1042, 1043, 1082, 1083
 TIMESTAMP, TIMESTAMPTZ, INTERVAL, NUMERIC, UUID, JSONB = 1114, 1184, 1186, 1700, 2950, 3802
-ARRAYS = {1000: BOOL, 1005: INT2, 1007: INT4, 1016: INT8, 1021: FLOAT4, 1022: FLOAT8,
-          1009: TEXT, 1015: VARCHAR, 1014: BPCHAR, 1231: NUMERIC, 1115: TIMESTAMP, 1185: TIMESTAMPTZ}
+ARRAYS = {
+    1000: BOOL,
+    1005: INT2,
+    1007: INT4,
+    1016: INT8,
+    1021: FLOAT4,
+    1022: FLOAT8,
+    1009: TEXT,
+    1015: VARCHAR,
+    1014: BPCHAR,
+    1231: NUMERIC,
+    1115: TIMESTAMP,
+    1185: TIMESTAMPTZ,
+}
 STRINGS = {TEXT, VARCHAR, BPCHAR, NAME, CHAR}
 
 
@@ -47,8 +60,17 @@ def json_default(value: Any) -> Any:
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
-    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network,
-                          ipaddress.IPv6Network, ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
+    if isinstance(
+        value,
+        (
+            ipaddress.IPv4Address,
+            ipaddress.IPv6Address,
+            ipaddress.IPv4Network,
+            ipaddress.IPv6Network,
+            ipaddress.IPv4Interface,
+            ipaddress.IPv6Interface,
+        ),
+    ):
         return str(value)
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
@@ -65,6 +87,7 @@ def json_value(value: Any) -> Any:
 
 
 # --- CSV ----------------------------------------------------------------------------------
+
 
 def _csv_float(value: float) -> str:
     if math.isnan(value):
@@ -120,13 +143,25 @@ def csv_converter(type_oid: int) -> Callable[[Any], str] | None:
 
 # --- Parquet (Arrow) ----------------------------------------------------------------------
 
+
 def arrow_column(type_oid: int):
     """(pyarrow type, converter or None) for a column of this PostgreSQL type."""
     import pyarrow as pa
 
-    simple = {BOOL: pa.bool_(), INT2: pa.int16(), INT4: pa.int32(), INT8: pa.int64(), OID: pa.int64(),
-              FLOAT4: pa.float32(), FLOAT8: pa.float64(), DATE: pa.date32(), TIME: pa.time64("us"),
-              TIMESTAMP: pa.timestamp("us"), TIMESTAMPTZ: pa.timestamp("us", tz="UTC"), BYTEA: pa.binary()}
+    simple = {
+        BOOL: pa.bool_(),
+        INT2: pa.int16(),
+        INT4: pa.int32(),
+        INT8: pa.int64(),
+        OID: pa.int64(),
+        FLOAT4: pa.float32(),
+        FLOAT8: pa.float64(),
+        DATE: pa.date32(),
+        TIME: pa.time64("us"),
+        TIMESTAMP: pa.timestamp("us"),
+        TIMESTAMPTZ: pa.timestamp("us", tz="UTC"),
+        BYTEA: pa.binary(),
+    }
     if type_oid in STRINGS:
         return pa.string(), None
     if type_oid in simple:
@@ -135,7 +170,7 @@ def arrow_column(type_oid: int):
         return pa.string(), str
     if type_oid == INTERVAL:
         return pa.float64(), lambda v: v.total_seconds()
-    if type_oid in ARRAYS and ARRAYS[type_oid] in simple | {t: None for t in STRINGS}:
+    if type_oid in ARRAYS and ARRAYS[type_oid] in simple | dict.fromkeys(STRINGS):
         element = ARRAYS[type_oid]
         return pa.list_(pa.string() if element in STRINGS else simple[element]), None
     if type_oid in (JSON, JSONB) or type_oid in ARRAYS:

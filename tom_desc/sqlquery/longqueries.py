@@ -18,6 +18,7 @@ SQLQUERY_MAX_ATTEMPTS claims so a query that kills runners cannot loop forever, 
 removes the dead runner's partial result file. A query is therefore never "started"
 without a live runner for longer than it takes someone to look.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -115,14 +116,12 @@ def recover_if_dead(query_id: uuid.UUID, not_runner: str = "") -> str | None:
     """
     stale_before = timezone.now() - dt.timedelta(seconds=settings.SQLQUERY_RUNNER_STALE_AFTER)
     with transaction.atomic():
-        candidates = LongQuery.objects.select_for_update(skip_locked=True).filter(id=query_id,
-                                                                                 status=LongQuery.STARTED)
+        candidates = LongQuery.objects.select_for_update(skip_locked=True).filter(id=query_id, status=LongQuery.STARTED)
         query = (candidates.exclude(runner=not_runner) if not_runner else candidates).first()
         if query is None:
             return None
         with connection.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
-                        [CLAIM_LOCK_NAMESPACE, claim_lock_key(query.id)])
+            cur.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [CLAIM_LOCK_NAMESPACE, claim_lock_key(query.id)])
             lock_free = cur.fetchone()[0]
         stale = query.heartbeat is None or query.heartbeat < stale_before
         if not (lock_free or stale):
@@ -131,17 +130,22 @@ def recover_if_dead(query_id: uuid.UUID, not_runner: str = "") -> str | None:
         status = LongQuery.ERROR if give_up else LongQuery.QUEUED
         LongQuery.objects.filter(id=query.id).update(
             status=status,
-            error=(f"the runner executing this query stopped {query.attempts} times; giving up"
-                   if give_up else ""),
+            error=(f"the runner executing this query stopped {query.attempts} times; giving up" if give_up else ""),
             finished=timezone.now() if give_up else None,
             started=query.started if give_up else None,
-            runner="", heartbeat=None,
+            runner="",
+            heartbeat=None,
         )
         # Nobody is writing them any more (a new claim needs the row lock we hold).
         for path in partial_paths(query):
             path.unlink(missing_ok=True)
-    log.warning("query %s: runner %s is gone (%s); %s", query.id, query.runner,
-                "connection closed" if lock_free else "heartbeat stale", status)
+    log.warning(
+        "query %s: runner %s is gone (%s); %s",
+        query.id,
+        query.runner,
+        "connection closed" if lock_free else "heartbeat stale",
+        status,
+    )
     return status
 
 
@@ -167,14 +171,17 @@ class Runner:
         """Take the oldest queued query, and its claim lock on this connection (held until
         release_claim_lock or until this process's connection goes away)."""
         with transaction.atomic(), connection.cursor() as cur:
-            cur.execute("""
+            cur.execute(
+                """
                 UPDATE sqlquery_longquery
                 SET status = 'started', started = now(), heartbeat = now(), runner = %s,
                     attempts = attempts + 1, error = ''
                 WHERE id = (SELECT id FROM sqlquery_longquery WHERE status = 'queued'
                             ORDER BY submitted, id LIMIT 1 FOR UPDATE SKIP LOCKED)
                 RETURNING id
-            """, [self.ident])
+            """,
+                [self.ident],
+            )
             row = cur.fetchone()
             if row is None:
                 return None
@@ -182,8 +189,7 @@ class Runner:
             # try_: a key shared with another running query must not make us wait for it.
             cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [CLAIM_LOCK_NAMESPACE, claim_lock_key(row[0])])
             if not cur.fetchone()[0]:
-                log.warning("query %s: claim lock key in use; only the heartbeat shows this runner is alive",
-                            row[0])
+                log.warning("query %s: claim lock key in use; only the heartbeat shows this runner is alive", row[0])
         return row[0]
 
     def release_claim_lock(self, query_id: uuid.UUID) -> None:
@@ -196,14 +202,17 @@ class Runner:
     def recover_dead_claims(self) -> int:
         """Re-queue (or fail) the started queries of other runners that are gone; returns how many."""
         started = LongQuery.objects.filter(status=LongQuery.STARTED).exclude(runner=self.ident)
-        return sum(recover_if_dead(query_id, not_runner=self.ident) is not None
-                   for query_id in started.values_list("id", flat=True))
+        return sum(
+            recover_if_dead(query_id, not_runner=self.ident) is not None
+            for query_id in started.values_list("id", flat=True)
+        )
 
     def _heartbeat(self, query_id: uuid.UUID, stop: threading.Event) -> None:
         try:
             while not stop.wait(settings.SQLQUERY_RUNNER_HEARTBEAT):
-                alive = LongQuery.objects.filter(id=query_id, runner=self.ident,
-                                                 status=LongQuery.STARTED).update(heartbeat=timezone.now())
+                alive = LongQuery.objects.filter(id=query_id, runner=self.ident, status=LongQuery.STARTED).update(
+                    heartbeat=timezone.now()
+                )
                 if not alive and self.session is not None:
                     log.warning("query %s: claim lost (another runner took it over); cancelling", query_id)
                     self.session.cancel()
@@ -232,8 +241,9 @@ class Runner:
             final, part = directory / name, directory / f"{name}.{self.ident.rsplit(':', 1)[1]}.part"
             statements = parse_request(query.queries, query.subdicts)
             writer = WRITERS[query.format]
-            session = Session(roles.role_for(query.user), settings.SQLQUERY_LONG_STATEMENT_TIMEOUT,
-                              f"tom_desc-longquery {query.id}")
+            session = Session(
+                roles.role_for(query.user), settings.SQLQUERY_LONG_STATEMENT_TIMEOUT, f"tom_desc-longquery {query.id}"
+            )
             self.session = session
             with session:
                 if self.shutdown.is_set():
@@ -245,8 +255,14 @@ class Runner:
                     log.warning("query %s: claim lost while running; result dropped", query_id)
                     return
                 os.replace(part, final)
-                ours.update(status=LongQuery.FINISHED, finished=timezone.now(), rows=count,
-                            result_bytes=final.stat().st_size, result_file=name, heartbeat=None)
+                ours.update(
+                    status=LongQuery.FINISHED,
+                    finished=timezone.now(),
+                    rows=count,
+                    result_bytes=final.stat().st_size,
+                    result_file=name,
+                    heartbeat=None,
+                )
             self.done += 1
             log.info("query %s finished: %s rows in %.1f s", query_id, count, time.monotonic() - started)
         except QueryError as exc:
@@ -254,19 +270,24 @@ class Runner:
                 part.unlink(missing_ok=True)
             if self.session is not None and self.session.cancelled and self.shutdown.is_set():
                 # Interrupted by our own shutdown: not the query's fault, give the attempt back.
-                ours.update(status=LongQuery.QUEUED, started=None, runner="", heartbeat=None,
-                            attempts=F("attempts") - 1)
+                ours.update(
+                    status=LongQuery.QUEUED, started=None, runner="", heartbeat=None, attempts=F("attempts") - 1
+                )
                 log.info("query %s re-queued at shutdown", query_id)
             else:
                 ours.update(status=LongQuery.ERROR, error=str(exc), finished=timezone.now(), heartbeat=None)
                 self.failed += 1
                 log.info("query %s failed: %s", query_id, exc)
-        except Exception as exc:  # noqa: BLE001 - the query must not stay "started"
+        except Exception as exc:
             if part is not None:
                 part.unlink(missing_ok=True)
             log.exception("query %s: internal error", query_id)
-            ours.update(status=LongQuery.ERROR, error=f"internal error: {type(exc).__name__}: {exc}",
-                        finished=timezone.now(), heartbeat=None)
+            ours.update(
+                status=LongQuery.ERROR,
+                error=f"internal error: {type(exc).__name__}: {exc}",
+                finished=timezone.now(),
+                heartbeat=None,
+            )
             self.failed += 1
         finally:
             self.session = None

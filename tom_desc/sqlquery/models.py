@@ -1,4 +1,5 @@
 """Long queries: submitted over HTTP, executed by `manage.py long_query_runner`."""
+
 import uuid
 
 from django.conf import settings

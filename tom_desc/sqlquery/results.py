@@ -4,6 +4,7 @@ Rows arrive as an iterator fed by a streaming cursor; each writer holds at most 
 batch (batch_rows(): 65,536 rows, fewer for results of more than 6 columns) at a time,
 so the peak memory grows neither with the result's length nor with its width.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,6 +20,8 @@ BATCH_CELLS = 400_000  # ... and fewer for wide results, so memory does not grow
 
 def batch_rows(columns: Columns) -> int:
     return max(1_000, min(BATCH, BATCH_CELLS // max(1, len(columns.names))))
+
+
 EXTENSIONS = {"csv": "csv", "parquet": "parquet", "json": "jsonl"}
 CONTENT_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet", "json": "application/x-ndjson"}
 

@@ -14,6 +14,7 @@ get back to the same limited role. Their passwords come from secrets
 (DB_RO_PASS / DB_ADMIN_RO_PASS, or *_FILE); nothing here or in a migration sets one
 unless an operator runs ``manage.py grant_readonly --set-passwords``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -117,36 +118,52 @@ def grant_readonly(connection, quiet: bool = False) -> dict[str, int]:
         tables = [row[0] for row in cur.fetchall()]
         for role in ROLES:
             if role not in present:
-                log.warning("PostgreSQL role %s does not exist: SQL queries needing it will fail "
-                            "(see docs/sqlquery.md)", role)
+                log.warning(
+                    "PostgreSQL role %s does not exist: SQL queries needing it will fail (see docs/sqlquery.md)", role
+                )
                 continue
             wanted = wanted_tables(role, tables)
             # Anything the role holds beyond SELECT on the wanted tables goes.
-            cur.execute("""
+            cur.execute(
+                """
                 SELECT c.relname, a.privilege_type
                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
                      LATERAL aclexplode(c.relacl) a
                 WHERE n.nspname = 'public' AND a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s)
-            """, [role])
+            """,
+                [role],
+            )
             held: dict[str, set[str]] = {}
             for name, privilege in cur.fetchall():
                 held.setdefault(name, set()).add(privilege)
             for name, privileges in held.items():
                 extra = privileges - ({"SELECT"} if name in wanted else set())
                 if extra:
-                    cur.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(
-                        sql.Identifier(name), sql.Identifier(role)).as_string(None))
+                    cur.execute(
+                        sql.SQL("REVOKE ALL ON {} FROM {}")
+                        .format(sql.Identifier(name), sql.Identifier(role))
+                        .as_string(None)
+                    )
                     held[name] = set()
             for name in sorted(wanted):
                 if "SELECT" not in held.get(name, set()):
-                    cur.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(
-                        sql.Identifier(name), sql.Identifier(role)).as_string(None))
-            cur.execute("SELECT has_schema_privilege(%s, 'public', 'CREATE'), "
-                        "has_database_privilege(%s, current_database(), 'CREATE')", [role, role])
+                    cur.execute(
+                        sql.SQL("GRANT SELECT ON {} TO {}")
+                        .format(sql.Identifier(name), sql.Identifier(role))
+                        .as_string(None)
+                    )
+            cur.execute(
+                "SELECT has_schema_privilege(%s, 'public', 'CREATE'), "
+                "has_database_privilege(%s, current_database(), 'CREATE')",
+                [role, role],
+            )
             schema_create, database_create = cur.fetchone()
             if schema_create or database_create:
-                log.warning("role %s may CREATE in schema public or this database; run "
-                            "REVOKE CREATE ON SCHEMA public FROM PUBLIC (docs/sqlquery.md)", role)
+                log.warning(
+                    "role %s may CREATE in schema public or this database; run "
+                    "REVOKE CREATE ON SCHEMA public FROM PUBLIC (docs/sqlquery.md)",
+                    role,
+                )
             summary[role] = len(wanted)
     restrict_advisory_locks(connection)
     if not quiet:
@@ -182,19 +199,26 @@ def restrict_advisory_locks(connection) -> bool:
             site_role = cur.fetchone()[0]
             for function in functions:
                 cur.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC")
-                cur.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
-                    sql.SQL(function), sql.Identifier(site_role)).as_string(None))
+                cur.execute(
+                    sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}")
+                    .format(sql.SQL(function), sql.Identifier(site_role))
+                    .as_string(None)
+                )
         present = existing_roles(cur)
         can_lock = []
         for role in sorted(present):
-            cur.execute("SELECT bool_or(has_function_privilege(%s, f, 'EXECUTE')) FROM unnest(%s::text[]) AS f",
-                        [role, functions])
+            cur.execute(
+                "SELECT bool_or(has_function_privilege(%s, f, 'EXECUTE')) FROM unnest(%s::text[]) AS f",
+                [role, functions],
+            )
             if cur.fetchone()[0]:
                 can_lock.append(role)
     if can_lock:
-        log.warning("roles %s may take advisory locks and so block the site's workers; as a superuser, "
-                    "revoke EXECUTE on the pg_*advisory* functions from PUBLIC (docs/sqlquery.md)",
-                    ", ".join(can_lock))
+        log.warning(
+            "roles %s may take advisory locks and so block the site's workers; as a superuser, "
+            "revoke EXECUTE on the pg_*advisory* functions from PUBLIC (docs/sqlquery.md)",
+            ", ".join(can_lock),
+        )
     return not can_lock
 
 
@@ -202,23 +226,34 @@ def revoke_readonly(connection) -> None:
     """Take every privilege of both roles away in this database (the migration's reverse)."""
     with connection.cursor() as cur:
         for role in existing_roles(cur):
-            cur.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {}").format(
-                sql.Identifier(role)).as_string(None))
+            cur.execute(
+                sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {}")
+                .format(sql.Identifier(role))
+                .as_string(None)
+            )
 
 
 # --- connecting as a role --------------------------------------------------------------------
 
 # libpq keywords of the default database's OPTIONS worth carrying over (TLS, timeouts).
-_PASSED_OPTIONS = {"sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "connect_timeout",
-                   "target_session_attrs", "gssencmode", "channel_binding"}
+_PASSED_OPTIONS = {
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "sslcrl",
+    "connect_timeout",
+    "target_session_attrs",
+    "gssencmode",
+    "channel_binding",
+}
 
 
 def password_for(role: str) -> str:
     return settings.SQLQUERY_ADMIN_RO_PASSWORD if role == ADMIN_RO_ROLE else settings.SQLQUERY_RO_PASSWORD
 
 
-def connect(role: str, statement_timeout_s: float, application_name: str = "tom_desc-sqlquery"
-            ) -> psycopg.Connection:
+def connect(role: str, statement_timeout_s: float, application_name: str = "tom_desc-sqlquery") -> psycopg.Connection:
     """A new connection logged in as `role` to the site's database, read-only by default.
 
     Host, port and database come from the default Django connection (so tests reach
@@ -229,8 +264,10 @@ def connect(role: str, statement_timeout_s: float, application_name: str = "tom_
 
     conf = connections["default"].settings_dict
     timeout_ms = max(1, int(statement_timeout_s * 1000))
-    options = (f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} "
-               f"-c lock_timeout={timeout_ms} -c idle_in_transaction_session_timeout=60000 -c TimeZone=UTC")
+    options = (
+        f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} "
+        f"-c lock_timeout={timeout_ms} -c idle_in_transaction_session_timeout=60000 -c TimeZone=UTC"
+    )
     params = {
         "host": conf["HOST"] or None,
         "port": conf["PORT"] or None,
@@ -250,6 +287,7 @@ def connect(role: str, statement_timeout_s: float, application_name: str = "tom_
 
 
 # --- passwords ------------------------------------------------------------------------------
+
 
 def scram_sha_256(password: str, iterations: int = 4096, salt: bytes | None = None) -> str:
     """The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802/7677).
@@ -274,7 +312,10 @@ def set_passwords(connection) -> list[str]:
             password = password_for(role)
             if not password:
                 continue
-            cur.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                sql.Identifier(role), sql.Literal(scram_sha_256(password))).as_string(None))
+            cur.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}")
+                .format(sql.Identifier(role), sql.Literal(scram_sha_256(password)))
+                .as_string(None)
+            )
             done.append(role)
     return done

@@ -16,6 +16,7 @@ What keeps a query in its lane, in order of importance:
 6. the transaction is rolled back and the connection closed afterwards, dropping any
    session state a query made.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -76,8 +77,7 @@ def parse_request(query: Any, subdict: Any = None) -> list[Statement]:
     An empty or missing subdict means no substitution (so '%' needs no doubling).
     """
     queries = [query] if isinstance(query, str) else query
-    if not isinstance(queries, list) or not queries or not all(isinstance(q, str) and q.strip()
-                                                               for q in queries):
+    if not isinstance(queries, list) or not queries or not all(isinstance(q, str) and q.strip() for q in queries):
         raise QueryError('"query" must be a non-empty string or a non-empty list of non-empty strings')
     if subdict is None or isinstance(subdict, dict):
         subdicts = [subdict] * len(queries)
@@ -97,6 +97,7 @@ def parse_request(query: Any, subdict: Any = None) -> list[Statement]:
 
 
 # --- streaming -----------------------------------------------------------------------------
+
 
 def stream_chunks(cur: psycopg.Cursor, sql: str, params: dict | None, size: int) -> Iterator[list[tuple]]:
     """The rows of one statement in lists of up to `size`, read as the server sends them.
@@ -132,8 +133,10 @@ def describe(conn: psycopg.Connection, sql: str, params: dict | None) -> Columns
         if result.status == pq.ExecStatus.COMMAND_OK:
             result = conn.pgconn.describe_prepared(b"")
         if result.status == pq.ExecStatus.COMMAND_OK:
-            columns = Columns([result.fname(i).decode(conn.info.encoding) for i in range(result.nfields)],
-                              [result.ftype(i) for i in range(result.nfields)])
+            columns = Columns(
+                [result.fname(i).decode(conn.info.encoding) for i in range(result.nfields)],
+                [result.ftype(i) for i in range(result.nfields)],
+            )
         else:
             columns = Columns([], [])
         cur.execute("ROLLBACK TO SAVEPOINT tom_desc_describe")
@@ -152,7 +155,7 @@ class Session:
         self.conn: psycopg.Connection | None = None
         self._watchdog: threading.Timer | None = None
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         try:
             self.conn = roles.connect(self.role, self.timeout_s, self.application_name)
         except psycopg.OperationalError as exc:
@@ -190,8 +193,10 @@ class Session:
         if self.cancelled:
             return QueryError("the query was cancelled (the runner is shutting down)")
         if self.timed_out or isinstance(exc, psycopg.errors.QueryCanceled):
-            return QueryError(f"the query ran into the time limit of {self.timeout_s:g} s "
-                              "(canceling statement due to statement timeout)")
+            return QueryError(
+                f"the query ran into the time limit of {self.timeout_s:g} s "
+                "(canceling statement due to statement timeout)"
+            )
         message = (exc.diag.message_primary or str(exc)).strip() if hasattr(exc, "diag") else str(exc)
         return QueryError(message or type(exc).__name__)
 
@@ -221,8 +226,7 @@ class Session:
                             first = list(itertools.islice(chunks, 1))
                             if first:
                                 description = cur.description or []
-                                columns = Columns([d.name for d in description],
-                                                  [d.type_code for d in description])
+                                columns = Columns([d.name for d in description], [d.type_code for d in description])
                             else:
                                 columns = describe(conn, statement.sql, statement.params)
                             result = consume(columns, itertools.chain(first, chunks))
@@ -247,6 +251,7 @@ class Session:
 
 # --- the synchronous endpoint ---------------------------------------------------------------
 
+
 def run_sync(user, body: Any) -> Iterator[bytes]:
     """The JSON answer of /db/runsqlquery/ for this body, {"status": "ok", "rows": [...]}, in pieces.
 
@@ -256,7 +261,7 @@ def run_sync(user, body: Any) -> Iterator[bytes]:
        never in memory, and encoding overlaps the transfer.
     """
     if not isinstance(body, dict):
-        raise QueryError("the body must be a JSON object with \"query\" (and optionally \"subdict\")")
+        raise QueryError('the body must be a JSON object with "query" (and optionally "subdict")')
     statements = parse_request(body.get("query"), body.get("subdict"))
     limit = settings.SQLQUERY_ROW_LIMIT
 
@@ -269,12 +274,12 @@ def run_sync(user, body: Any) -> Iterator[bytes]:
                 raise QueryError(
                     f"the query returns more than {limit:,} rows, the limit of /db/runsqlquery/: add a LIMIT, "
                     "or submit it as a long query to /db/submitsqlquery/ (sql_query_tom_db.py --async), "
-                    "which has no row limit")
+                    "which has no row limit"
+                )
             kept.append(chunk)
         return columns, kept
 
-    with Session(roles.role_for(user), settings.SQLQUERY_STATEMENT_TIMEOUT,
-                 f"tom_desc-sqlquery u{user.pk}") as session:
+    with Session(roles.role_for(user), settings.SQLQUERY_STATEMENT_TIMEOUT, f"tom_desc-sqlquery u{user.pk}") as session:
         columns, chunks = session.execute(statements, collect)
     return encode_rows(columns, chunks)
 

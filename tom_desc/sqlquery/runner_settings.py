@@ -5,7 +5,8 @@ import astropy and friends (about 100 MB of memory). Start runners with
 DJANGO_SETTINGS_MODULE=sqlquery.runner_settings (docs/sqlquery.md); with the full
 settings they work the same, only bigger.
 """
-from tom_desc.settings import *  # noqa: F401,F403
+
+from tom_desc.settings import *  # noqa: F403
 from tom_desc.settings import LOGGING  # noqa: F401
 
 INSTALLED_APPS = [

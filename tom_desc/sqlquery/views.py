@@ -6,6 +6,7 @@ or a session cookie with the CSRF header. Unauthenticated requests, and session
 requests without a valid CSRF token, get 401: the TOM's middleware turns any 403 on
 non-/api/ paths into a redirect to the login page, which a script could not read.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,9 @@ class SqlApiView(APIView):
     parser_classes = [JSONParser]
 
     def handle_exception(self, exc):
-        if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed,
-                            exceptions.PermissionDenied)):  # PermissionDenied: CSRF; see the docstring
+        if isinstance(
+            exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed, exceptions.PermissionDenied)
+        ):  # PermissionDenied: CSRF; see the docstring
             response = error(str(exc.detail), 401)
             response["WWW-Authenticate"] = 'Token realm="api"'
             return response
@@ -66,8 +68,7 @@ class RunSqlQuery(SqlApiView):
     """POST {"query": str | [str], "subdict": dict | [dict]} -> {"status": "ok", "rows": [...]}."""
 
     def post(self, request):
-        return StreamingHttpResponse(runner.run_sync(request.user, self.body(request)),
-                                     content_type="application/json")
+        return StreamingHttpResponse(runner.run_sync(request.user, self.body(request)), content_type="application/json")
 
 
 class SubmitSqlQuery(SqlApiView):
@@ -103,5 +104,9 @@ class GetSqlQueryResults(SqlApiView):
         path = longqueries.result_path(query)
         if path is None or not path.exists():
             return error(f"the results of query {queryid} have been removed", 410)
-        return FileResponse(open(path, "rb"), as_attachment=True, filename=f"sqlquery-{path.name}",
-                            content_type=CONTENT_TYPES[query.format])
+        return FileResponse(
+            open(path, "rb"),
+            as_attachment=True,
+            filename=f"sqlquery-{path.name}",
+            content_type=CONTENT_TYPES[query.format],
+        )

@@ -8,6 +8,7 @@ is allauth's login form with one addition: a POST that has ``username`` but no
 ``login`` is read as if ``login`` had been sent. The view, the page, rate limits,
 two-factor authentication and the redirect after login stay allauth's.
 """
+
 from allauth.account.forms import LoginForm
 
 

@@ -4,6 +4,7 @@ Every setting the site needs at run time is read here, so a missing or
 malformed one fails at start-up with a message naming the variable instead of
 surfacing later as an obscure error.
 """
+
 import os
 from pathlib import Path
 

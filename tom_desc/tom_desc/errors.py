@@ -16,6 +16,7 @@ Every error body has the same shape::
 
 ``field`` and ``errors`` appear on validation errors only.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,7 @@ def resolves_to_api_view(path: str) -> bool | None:
     except Resolver404:
         return None
     cls = getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
-    return bool(cls is not None and hasattr(cls, "permission_classes")
-                and cls.__module__.startswith(API_VIEW_MODULES))
+    return bool(cls is not None and hasattr(cls, "permission_classes") and cls.__module__.startswith(API_VIEW_MODULES))
 
 
 def is_api_path(path: str) -> bool:
@@ -52,6 +52,7 @@ def is_api_path(path: str) -> bool:
     if not path.startswith(ELASTICC_PREFIX):
         return resolves_to_api_view(path) is True
     return resolves_to_api_view(path) is not False
+
 
 DEFAULT_CODES = {
     400: "invalid",
@@ -107,13 +108,15 @@ def error_body(status: int, data=None, code: str | None = None) -> dict:
 def exception_handler(exc, context):
     """DRF's handler, then the common error shape; unexpected exceptions become a JSON 500."""
     if isinstance(exc, RequestDataTooBig):
-        return Response(error_body(413, {"detail": "The request body is too large; send fewer messages at once."}),
-                        status=413)
+        return Response(
+            error_body(413, {"detail": "The request body is too large; send fewer messages at once."}), status=413
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         request = context.get("request")
-        log.error("unhandled error in %s %s", getattr(request, "method", "?"),
-                  getattr(request, "path", "?"), exc_info=exc)
+        log.error(
+            "unhandled error in %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"), exc_info=exc
+        )
         set_rollback()
         return Response(error_body(500, {"detail": "Internal server error."}), status=500)
     code = None
@@ -125,6 +128,7 @@ def exception_handler(exc, context):
 
 
 # ---- Django's own 404/500 (settings.ROOT_URLCONF handler404 / handler500) ---------------
+
 
 def page_not_found(request, exception=None):
     """JSON 404 on API paths (e.g. an unknown URL under /elasticc/); Django's page elsewhere."""

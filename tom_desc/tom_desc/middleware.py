@@ -15,6 +15,7 @@ REST framework view of the elasticc app or drf-spectacular, or that is under
 /elasticc/ and resolves to nothing (an unknown API URL is a JSON 404). The
 HTML pages under /elasticc/ (e.g. the summary) keep the browser behaviour.
 """
+
 from __future__ import annotations
 
 from django.http import JsonResponse

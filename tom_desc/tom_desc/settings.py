@@ -5,16 +5,13 @@ environment (see tom_desc/env.py and docs/configuration.md); nothing secret
 lives in this file. Missing required configuration stops the process with a
 message that names the variable.
 """
+
 import os
 import tempfile
 from pathlib import Path
 
-from tom_common.default_settings import *  # noqa: F401,F403  (the TOM Toolkit's app list and defaults)
-from tom_common.default_settings import (
-    TOMTOOLKIT_AUTHENTICATION_BACKENDS,
-    TOMTOOLKIT_INSTALLED_APPS,
-    TOMTOOLKIT_MIDDLEWARE,
-)
+from tom_common.default_settings import *
+from tom_common.default_settings import TOMTOOLKIT_AUTHENTICATION_BACKENDS, TOMTOOLKIT_INSTALLED_APPS
 
 from tom_desc.env import database_config, env_bool, env_int, env_list, env_secret, env_str
 
@@ -32,18 +29,42 @@ if env_bool("BEHIND_TLS_PROXY", False):
 
 TOM_NAME = "DESC TOM"
 
-INSTALLED_APPS = TOMTOOLKIT_INSTALLED_APPS + [
+INSTALLED_APPS = [
+    *TOMTOOLKIT_INSTALLED_APPS,
     "django.contrib.humanize",
     "psqlextra",
     "drf_spectacular",
-    "elasticc",
+    "drf_spectacular_sidecar",  # Swagger UI / Redoc files served locally, no CDN
+    "elasticc",  # the ELAsTiCC tables, REST API, pages, alert stream and loaders
+    "brokermetrics",  # broker completeness, delays and confusion matrices, and their pages
+    "sqlquery",  # SQL for analysts (/db/), read-only roles, long queries
+    "apitokens",  # one's REST API token on the profile page, manage.py api_token
+    "ops",  # /healthz and /readyz, users export/import, ensure_admin
 ]
 SITE_ID = 1
 
-MIDDLEWARE = list(TOMTOOLKIT_MIDDLEWARE)
-# whitenoise serves /static/ from gunicorn itself; it must sit right after SecurityMiddleware.
-MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-                  "whitenoise.middleware.WhiteNoiseMiddleware")
+# The TOM Toolkit's middleware, with three changes (tom_desc/middleware.py): whitenoise
+# serves /static/ from gunicorn itself (right after SecurityMiddleware); API errors are
+# JSON whatever raised them; the toolkit's LOCKED-site and 403-to-login middleware step
+# aside for API requests, which answer JSON 401/403 themselves.
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tom_desc.middleware.ApiJsonErrorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "tom_common.middleware.HTMXRedirectMiddleware",
+    "tom_desc.middleware.Raise403ExceptApiMiddleware",
+    "tom_common.middleware.ExternalServiceMiddleware",
+    "tom_desc.middleware.LockedSiteMiddleware",
+    "tom_common.middleware.AccountRequirementsMiddleware",
+]
 
 ROOT_URLCONF = "tom_desc.urls"
 WSGI_APPLICATION = "tom_desc.wsgi.application"
@@ -77,7 +98,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = TOMTOOLKIT_AUTHENTICATION_BACKENDS + [
+AUTHENTICATION_BACKENDS = [
+    *TOMTOOLKIT_AUTHENTICATION_BACKENDS,
     # Lets scripts and tests authenticate with username/password directly.
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -93,7 +115,16 @@ FORMAT_MODULE_PATH = ["tom_base.formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "_static")))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Browser assets come from npm packages (package.json, `npm ci` in `make install`), served by
+# whitenoise under /static/vendor/...; tom_desc/templates/tom_common/base.html loads only these.
+NODE_MODULES_DIR = Path(env_str("NODE_MODULES_DIR", str(REPO_DIR / "node_modules")))
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/bootstrap", NODE_MODULES_DIR / "bootstrap" / "dist"),
+    ("vendor/alpinejs", NODE_MODULES_DIR / "alpinejs" / "dist"),
+    ("vendor/plotly", NODE_MODULES_DIR / "plotly.js-dist-min"),
+    ("vendor/js-base64", NODE_MODULES_DIR / "js-base64"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -142,7 +173,9 @@ EXTRA_FIELDS = []
 GENERAL_SEARCH_FUNCTIONS = {}
 SELECTION_EXTRA_FIELDS = []
 AUTH_STRATEGY = "LOCKED"
-OPEN_URLS = ["/healthz", "/readyz"]
+# Open to anonymous requests under AUTH_STRATEGY LOCKED: the probes, and /db/, whose views
+# authenticate (session or token) and answer JSON 401 themselves.
+OPEN_URLS = ["/healthz", "/readyz", "/db/*"]
 TARGET_PERMISSIONS_ONLY = True
 TARGET_DEFAULT_PERMISSION = "PRIVATE"
 TARGET_LIST_COLUMNS = ["name", "type"]
@@ -162,6 +195,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON errors of one shape, anonymous requests answered 401 (docs/api.md).
+    "EXCEPTION_HANDLER": "tom_desc.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -169,7 +205,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "ELAsTiCC objects, sources, alerts, truth and broker classifications.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "PREPROCESSING_HOOKS": ["elasticc.api.schema.only_elasticc_routes"],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+# Scripts written for the original site post `username` to /accounts/login/ (tom_desc/accounts.py).
+ACCOUNT_FORMS = {"login": "tom_desc.accounts.LoginFormAcceptingUsername"}
 
 # ---- ELAsTiCC ---------------------------------------------------------------------------
 # Kafka: the embedded tansu broker in development, a real cluster in production.
@@ -182,54 +225,19 @@ ELASTICC_HASH_PARTITIONS = 16
 # shows the planner's statistics (see elasticc/pages/summary.py).
 SUMMARY_EXACT_COUNT_MAX_BYTES = env_int("SUMMARY_EXACT_COUNT_MAX_BYTES", 64 * 1024 * 1024)
 
-# ---- Operations: /healthz and /readyz probes, export_users / import_users ---------------
-INSTALLED_APPS += ["ops"]
-
 # ---- brokerpoll (elasticc/management/commands/brokerpoll.py, docs/brokerpoll.md) ---------
 # A YAML/JSON file listing the brokers to poll; empty: --kafka-server/--topic or the defaults.
 ELASTICC_BROKERPOLL_CONFIG = env_str("ELASTICC_BROKERPOLL_CONFIG", "")
 # The brokerpoll heartbeat is "stale" on the summary page after this many seconds.
 BROKERPOLL_STALE_AFTER = env_int("BROKERPOLL_STALE_AFTER", 300)
 
-# ---- REST API (docs/api.md): JSON errors, anonymous 401s, counts, OpenAPI ----------------
-REST_FRAMEWORK["EXCEPTION_HANDLER"] = "tom_desc.errors.exception_handler"
-REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"] = ["django_filters.rest_framework.DjangoFilterBackend"]
-# The toolkit's LOCKED-site and 403-to-login middleware step aside for API requests, which
-# answer JSON 401/403 themselves; any other non-JSON error on an API path becomes JSON.
-MIDDLEWARE[MIDDLEWARE.index("tom_common.middleware.AuthStrategyMiddleware")] = \
-    "tom_desc.middleware.LockedSiteMiddleware"
-MIDDLEWARE[MIDDLEWARE.index("tom_common.middleware.Raise403Middleware")] = \
-    "tom_desc.middleware.Raise403ExceptApiMiddleware"
-MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
-                  "tom_desc.middleware.ApiJsonErrorsMiddleware")
-# Scripts written for the original site post `username` to /accounts/login/ (tom_desc/accounts.py).
-ACCOUNT_FORMS = {"login": "tom_desc.accounts.LoginFormAcceptingUsername"}
-# Create / revoke one's API token from the profile page or /accounts/api-token/ (apitokens app).
-INSTALLED_APPS += ["apitokens"]
-INSTALLED_APPS += ["drf_spectacular_sidecar"]  # Swagger UI / Redoc files served locally, no CDN
-SPECTACULAR_SETTINGS.update({
-    "PREPROCESSING_HOOKS": ["elasticc.api.schema.only_elasticc_routes"],
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-})
+# ---- REST API (docs/api.md) ------------------------------------------------------------
 # A list's `count` is exact when the planner expects at most this many rows (and the count
 # finishes within the timeout); otherwise it is the planner's estimate (count_is_estimate).
 ELASTICC_API_EXACT_COUNT_LIMIT = env_int("ELASTICC_API_EXACT_COUNT_LIMIT", 100_000)
 ELASTICC_API_COUNT_TIMEOUT_MS = env_int("ELASTICC_API_COUNT_TIMEOUT_MS", 300)
 
 # ---- Pages for astronomers and broker metrics (docs/pages.md) -----------------------------
-INSTALLED_APPS += ["brokermetrics"]
-# Browser assets come from npm packages (package.json, `npm ci` in `make install`), served by
-# whitenoise under /static/vendor/...; tom_desc/templates/tom_common/base.html loads only these.
-NODE_MODULES_DIR = Path(env_str("NODE_MODULES_DIR", str(REPO_DIR / "node_modules")))
-STATICFILES_DIRS += [
-    ("vendor/bootstrap", NODE_MODULES_DIR / "bootstrap" / "dist"),
-    ("vendor/alpinejs", NODE_MODULES_DIR / "alpinejs" / "dist"),
-    ("vendor/plotly", NODE_MODULES_DIR / "plotly.js-dist-min"),
-    ("vendor/js-base64", NODE_MODULES_DIR / "js-base64"),
-]
 BOOTSTRAP5 = {
     "css_url": {"url": STATIC_URL + "vendor/bootstrap/css/bootstrap.min.css"},
     "javascript_url": {"url": STATIC_URL + "vendor/bootstrap/js/bootstrap.bundle.min.js"},
@@ -239,10 +247,6 @@ BOOTSTRAP5 = {
 BROKERMETRICS_CONFUSION_PUBLIC = env_bool("BROKERMETRICS_CONFUSION_PUBLIC", False)
 
 # ---- SQL queries (sqlquery app, docs/sqlquery.md) -------------------------------------------
-INSTALLED_APPS += ["sqlquery"]
-# /db/ views authenticate (session or token) and answer JSON 401 themselves; without this the
-# LOCKED strategy would refuse token requests before the view sees them.
-OPEN_URLS += ["/db/*"]
 # Passwords of the PostgreSQL login roles elasticc_ro / elasticc_admin_ro (empty: none, as
 # with the embedded trust-auth server). Set them in PostgreSQL with
 # `manage.py grant_readonly --set-passwords`.

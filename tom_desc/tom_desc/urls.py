@@ -1,8 +1,11 @@
 """URL routes: the TOM Toolkit's pages plus the ELAsTiCC app."""
+
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 urlpatterns = [
+    # The broker pages (brokermetrics) keep their /elasticc/brokers/ paths: mounted before elasticc's routes.
+    path("elasticc/brokers/", include("brokermetrics.urls")),
     path("elasticc/", include("elasticc.urls")),
     path("", include("ops.urls")),  # /healthz and /readyz for probes
     # REST API schema and docs (docs/api.md), before tom_common's routes, which mount api/ too.

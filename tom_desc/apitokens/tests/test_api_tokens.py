@@ -1,4 +1,5 @@
 """API tokens: the api_token command, the profile page, and `Authorization: Token ...`."""
+
 import io
 
 import pytest

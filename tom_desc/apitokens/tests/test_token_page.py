@@ -1,4 +1,5 @@
 """Create and revoke one's REST API token from the profile page (and /accounts/api-token/)."""
+
 import pytest
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token

@@ -1,4 +1,5 @@
 """refresh_metrics on a hand-built case: every materialized number is the one worked out by hand."""
+
 from datetime import date
 from io import StringIO
 
@@ -6,10 +7,17 @@ import pytest
 from django.core.management import call_command
 
 from brokermetrics import queries, refresh
-from brokermetrics.models import (AlertsSentPerDay, AlertsSentPerMjd, ClassifierTotals, ClassifierWindow,
-                                  ConfusionCell, DelayBin, MetricsRefresh)
-from brokermetrics.tests import handbuilt
+from brokermetrics.models import (
+    AlertsSentPerDay,
+    AlertsSentPerMjd,
+    ClassifierTotals,
+    ClassifierWindow,
+    ConfusionCell,
+    DelayBin,
+    MetricsRefresh,
+)
 from elasticc.models import BrokerClassifier
+from elasticc.pages.tests import handbuilt
 
 pytestmark = pytest.mark.django_db
 

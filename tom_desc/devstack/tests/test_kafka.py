@@ -1,4 +1,5 @@
 """The embedded Kafka-protocol broker starts, carries messages and commits offsets."""
+
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
@@ -11,8 +12,14 @@ def test_produce_consume_commit(kafka_broker, unique_name):
         producer.produce(unique_name, value=f"m{i}".encode(), partition=i % 2)
     assert producer.flush(10) == 0
 
-    consumer = Consumer({"bootstrap.servers": kafka_broker.bootstrap_servers, "group.id": unique_name,
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka_broker.bootstrap_servers,
+            "group.id": unique_name,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
     consumer.assign([TopicPartition(unique_name, 0, 0), TopicPartition(unique_name, 1, 0)])
     seen = []
     for _ in range(100):

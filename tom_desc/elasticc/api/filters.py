@@ -11,12 +11,11 @@ Values are checked before they reach SQL (a 64-bit range for ids, finite
 numbers for times), so a bad value is a 400 naming the parameter, never a
 database error.
 """
+
 from __future__ import annotations
 
 import django_filters
 from django import forms
-
-from tom_desc.lib.numbers import INT64_MAX, INT64_MIN
 
 from elasticc.models import (
     BrokerClassifier,
@@ -28,7 +27,7 @@ from elasticc.models import (
     DiaSource,
     DiaTruth,
 )
-
+from tom_desc.lib.numbers import INT64_MAX, INT64_MIN
 
 
 class _PresentMeansValue:
@@ -141,8 +140,11 @@ class DiaAlertFilter(django_filters.FilterSet):
     diaObjectId = BigIntFilter(field_name="diaObjectId", help_text="Only this object's alerts.")
     diaSourceId = BigIntFilter(field_name="diaSourceId", help_text="Only the alert of this source.")
     sent = StrictChoiceFilter(
-        choices=[("true", "true"), ("false", "false")], method="filter_sent", empty_label=None,
-        help_text="true: only alerts already streamed; false: only unsent alerts (elasticc_admin only).")
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_sent",
+        empty_label=None,
+        help_text="true: only alerts already streamed; false: only unsent alerts (elasticc_admin only).",
+    )
     midPointTai__gte = _after("midPointTai")
     midPointTai__lte = _before("midPointTai")
 
@@ -167,8 +169,9 @@ class BrokerMessageFilter(django_filters.FilterSet):
     alertId = BigIntFilter(field_name="alertId", help_text="Only messages about this alert.")
     diaSourceId = BigIntFilter(field_name="diaSourceId", help_text="Only messages about this source's alert.")
     classifierId = BigIntFilter(field_name="classifierId", help_text="Only this classifier's messages.")
-    brokerName = django_filters.CharFilter(method="filter_broker_name",
-                                           help_text="Only messages of this broker's classifiers.")
+    brokerName = django_filters.CharFilter(
+        method="filter_broker_name", help_text="Only messages of this broker's classifiers."
+    )
 
     class Meta:
         model = BrokerMessage

@@ -32,6 +32,7 @@ diaObjectId), the rows are counted exactly under a statement timeout of
 ELASTICC_API_COUNT_TIMEOUT_MS; otherwise, or if the count hits that timeout,
 the planner's estimate is returned and ``count_is_estimate`` is true.
 """
+
 from __future__ import annotations
 
 import base64
@@ -71,9 +72,8 @@ def decode_cursor(cursor: str, n_keys: int) -> tuple[list[int], bool]:
         data = json.loads(raw)
         key, reverse = data["k"], data["r"]
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
-        raise ValidationError({"cursor": ["Invalid cursor: use the next/previous URLs of a response."]})
-    if (not isinstance(key, list) or len(key) != n_keys or reverse not in (0, 1)
-            or not all(is_int64(v) for v in key)):
+        raise ValidationError({"cursor": ["Invalid cursor: use the next/previous URLs of a response."]}) from None
+    if not isinstance(key, list) or len(key) != n_keys or reverse not in (0, 1) or not all(is_int64(v) for v in key):
         raise ValidationError({"cursor": ["Invalid cursor: use the next/previous URLs of a response."]})
     return key, bool(reverse)
 
@@ -85,7 +85,7 @@ def parse_limit(request) -> int:
     try:
         limit = int(raw)
     except ValueError:
-        raise ValidationError({"limit": [f"Must be an integer from 1 to {MAX_LIMIT}."]})
+        raise ValidationError({"limit": [f"Must be an integer from 1 to {MAX_LIMIT}."]}) from None
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationError({"limit": [f"Must be an integer from 1 to {MAX_LIMIT}."]})
     return limit
@@ -107,6 +107,7 @@ def after_key(fields: Sequence[str], key: Sequence[int], reverse: bool) -> Q:
 
 
 # ------------------------------------------------------------------------- counting
+
 
 def planner_rows(queryset: QuerySet) -> int:
     """The planner's estimate of the rows `queryset` returns (EXPLAIN, no execution)."""
@@ -149,6 +150,7 @@ def count_rows(queryset: QuerySet) -> tuple[int, bool]:
 
 # ------------------------------------------------------------------------- pagination
 
+
 class KeysetPagination(BasePagination):
     """``{count, count_is_estimate, next, previous, results}`` with keyset cursors.
 
@@ -166,7 +168,7 @@ class KeysetPagination(BasePagination):
         self.ordering = tuple(view.ordering)
         self.limit = parse_limit(request)
         raw_cursor = request.query_params.get(self.cursor_query_param)
-        key, reverse = (decode_cursor(raw_cursor, len(self.ordering)) if raw_cursor else (None, False))
+        key, reverse = decode_cursor(raw_cursor, len(self.ordering)) if raw_cursor else (None, False)
         self.count, self.count_is_estimate = count_rows(queryset)
 
         order = [f"-{f}" for f in self.ordering] if reverse else list(self.ordering)
@@ -181,7 +183,7 @@ class KeysetPagination(BasePagination):
         self.ordering = tuple(view.ordering)
         self.limit = parse_limit(request)
         raw_cursor = request.query_params.get(self.cursor_query_param)
-        key, reverse = (decode_cursor(raw_cursor, len(self.ordering)) if raw_cursor else (None, False))
+        key, reverse = decode_cursor(raw_cursor, len(self.ordering)) if raw_cursor else (None, False)
         self.count, self.count_is_estimate = len(items), False
 
         def k(item):
@@ -206,6 +208,7 @@ class KeysetPagination(BasePagination):
 
     def _set_links(self, rows: list, key, reverse: bool, more: bool) -> None:
         """next/previous keys; a key of FIRST_PAGE means the URL without a cursor."""
+
         def key_of(row):
             return [row[f] for f in self.ordering]
 
@@ -230,39 +233,63 @@ class KeysetPagination(BasePagination):
         return replace_query_param(url, self.cursor_query_param, encode_cursor(key, reverse))
 
     def get_paginated_response(self, data) -> Response:
-        return Response(OrderedDict([
-            ("count", self.count),
-            ("count_is_estimate", self.count_is_estimate),
-            ("next", self._url(self.next_key, False)),
-            ("previous", self._url(self.previous_key, True)),
-            ("results", data),
-        ]))
+        return Response(
+            OrderedDict(
+                [
+                    ("count", self.count),
+                    ("count_is_estimate", self.count_is_estimate),
+                    ("next", self._url(self.next_key, False)),
+                    ("previous", self._url(self.previous_key, True)),
+                    ("results", data),
+                ]
+            )
+        )
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         return {
             "type": "object",
             "required": ["count", "count_is_estimate", "next", "previous", "results"],
             "properties": {
-                "count": {"type": "integer", "description": (
-                    "Rows matching the filters: exact when count_is_estimate is false, "
-                    "otherwise the query planner's estimate.")},
+                "count": {
+                    "type": "integer",
+                    "description": (
+                        "Rows matching the filters: exact when count_is_estimate is false, "
+                        "otherwise the query planner's estimate."
+                    ),
+                },
                 "count_is_estimate": {"type": "boolean"},
-                "next": {"type": "string", "nullable": True, "format": "uri",
-                         "description": "URL of the next page (null on the last page)."},
-                "previous": {"type": "string", "nullable": True, "format": "uri",
-                             "description": "URL of the previous page (null on the first page)."},
+                "next": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "description": "URL of the next page (null on the last page).",
+                },
+                "previous": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "description": "URL of the previous page (null on the first page).",
+                },
                 "results": schema,
             },
         }
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
         return [
-            {"name": self.cursor_query_param, "in": "query", "required": False,
-             "description": "Opaque page cursor taken from the next/previous URL of a response.",
-             "schema": {"type": "string"}},
-            {"name": self.limit_query_param, "in": "query", "required": False,
-             "description": f"Rows per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}).",
-             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
+            {
+                "name": self.cursor_query_param,
+                "in": "query",
+                "required": False,
+                "description": "Opaque page cursor taken from the next/previous URL of a response.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.limit_query_param,
+                "in": "query",
+                "required": False,
+                "description": f"Rows per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            },
         ]
 
 
@@ -270,4 +297,3 @@ def cursor_url(base_url: str, key: Sequence[int], reverse: bool = False, **param
     """A list URL starting after `key` (used by the benchmark to jump deep directly)."""
     query = urlencode({**params, "cursor": encode_cursor(key, reverse)})
     return f"{base_url}?{query}"
-

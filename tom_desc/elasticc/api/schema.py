@@ -5,6 +5,7 @@ The schema at /api/schema/ describes the ELAsTiCC routes (those under
 ``only_elasticc_routes``). Every operation lists the JSON error body of
 tom_desc/errors.py for 400, 401, 403 and 404.
 """
+
 from __future__ import annotations
 
 from drf_spectacular.openapi import AutoSchema

@@ -5,15 +5,14 @@ dicts (a serializer instance per row costs more than the query on a 1000-row
 page); these serializers name those fields, check request bodies where there are
 any, and describe every response in the OpenAPI schema.
 """
+
 from __future__ import annotations
 
-import math
-from functools import lru_cache
+from functools import cache
 
 from django.db import models
 from rest_framework import serializers
 
-from elasticc.stream import avro
 from elasticc.models import (
     BrokerClassifier,
     BrokerMessage,
@@ -24,6 +23,7 @@ from elasticc.models import (
     DiaSource,
     DiaTruth,
 )
+from elasticc.stream import avro
 
 
 def column_names(model: type[models.Model]) -> list[str]:
@@ -100,18 +100,21 @@ class BrokerMessageSerializer(_ColumnSerializer):
 
     class Meta:
         model = BrokerMessage
-        fields = column_names(BrokerMessage) + ["classifier", "classifications"]
+        fields = [*column_names(BrokerMessage), "classifier", "classifications"]
         read_only_fields = fields
 
 
 class TaxonomyClassSerializer(serializers.Serializer):
     classId = serializers.IntegerField()
     description = serializers.CharField()
-    level = serializers.ChoiceField(choices=["broad", "category", "exact"],
-                                    help_text="broad class (one digit), category (two) or exact type (three).")
+    level = serializers.ChoiceField(
+        choices=["broad", "category", "exact"],
+        help_text="broad class (one digit), category (two) or exact type (three).",
+    )
     parent = serializers.IntegerField(allow_null=True, help_text="The classId one level up (null for a broad class).")
-    gentypes = serializers.ListField(child=serializers.IntegerField(),
-                                     help_text="SNANA gentypes that are exactly this class.")
+    gentypes = serializers.ListField(
+        child=serializers.IntegerField(), help_text="SNANA gentypes that are exactly this class."
+    )
 
 
 class BrokerMessageStoredSerializer(serializers.Serializer):
@@ -119,7 +122,8 @@ class BrokerMessageStoredSerializer(serializers.Serializer):
 
     brokerMessageIds = serializers.ListField(
         child=serializers.IntegerField(),
-        help_text="The id of each message sent, in order (also for messages that were already stored).")
+        help_text="The id of each message sent, in order (also for messages that were already stored).",
+    )
     stored = serializers.IntegerField(help_text="Messages newly stored by this request.")
     duplicates = serializers.IntegerField(help_text="Messages that were already stored (nothing new written).")
     classifications = serializers.IntegerField(help_text="(classId, probability) rows newly stored.")
@@ -181,7 +185,7 @@ def _avro_type_to_openapi(avro_type, named: dict, nullable: bool = False) -> dic
     return schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def avro_openapi_schema(name: str) -> dict:
     """The OpenAPI (3.0) schema of an Avro record type, from the .avsc files we stream with."""
     return _avro_type_to_openapi(avro.load_schema(name), {})
@@ -223,8 +227,5 @@ def broker_message_request_schema() -> dict:
     item = classifications["items"]
     item["properties"]["classId"].update(enum=sorted(taxonomy.classes()))
     item["properties"]["probability"].update(minimum=0, maximum=1)
-    classifications["description"] = (classifications.get("description", "")
-                                      + " Each classId at most once.").strip()
+    classifications["description"] = (classifications.get("description", "") + " Each classId at most once.").strip()
     return schema
-
-    return row

@@ -11,11 +11,10 @@ partition holds the row.
 Rows are read with ``.values()`` and returned as dicts; the serializers in
 elasticc/api/serializers.py name the columns and document them.
 """
+
 from __future__ import annotations
 
-import math
-import struct
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
@@ -25,13 +24,9 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from tom_desc.lib.groups import is_admin
-from tom_desc.lib.numbers import finite_or_none, finite_tree, float32, is_int64
-
 from elasticc import taxonomy
-from elasticc.stream import ingest
 from elasticc.api import filters, serializers
-from elasticc.stream.alerts import build_alert
+from elasticc.api.pagination import KeysetPagination
 from elasticc.api.schema import ApiSchema
 from elasticc.models import (
     BrokerClassification,
@@ -44,8 +39,11 @@ from elasticc.models import (
     DiaSource,
     DiaTruth,
 )
-from elasticc.api.pagination import KeysetPagination
 from elasticc.permissions import BrokersWrite, IsElasticcAdmin
+from elasticc.stream import ingest
+from elasticc.stream.alerts import build_alert
+from tom_desc.lib.groups import is_admin
+from tom_desc.lib.numbers import finite_or_none, finite_tree, float32, is_int64
 
 # More records than this in one PUT/POST is a 400 (and a body over
 # DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB by default, a 413): split big uploads into batches.
@@ -56,7 +54,7 @@ class ColumnsViewSet(viewsets.GenericViewSet):
     """Read-only list and detail of one table, rows as dicts of its columns."""
 
     model: type
-    ordering: tuple[str, ...]       # unique together, integer columns; the keyset
+    ordering: tuple[str, ...]  # unique together, integer columns; the keyset
     lookup_value_regex = r"-?[0-9]+"
     metadata_class = None  # OPTIONS is a 405: the OpenAPI schema describes the routes
     pagination_class = KeysetPagination
@@ -78,7 +76,7 @@ class ColumnsViewSet(viewsets.GenericViewSet):
         try:
             value = int(raw)
         except ValueError:
-            raise NotFound()
+            raise NotFound() from None
         if not is_int64(value):
             raise NotFound()
         return value
@@ -120,8 +118,10 @@ class DiaObjectViewSet(ColumnsViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List sources (detections)",
-                       description="Ordered by diaSourceId. Filter by diaObjectId and midPointTai range."),
+    list=extend_schema(
+        summary="List sources (detections)",
+        description="Ordered by diaSourceId. Filter by diaObjectId and midPointTai range.",
+    ),
     retrieve=extend_schema(summary="One source"),
 )
 class DiaSourceViewSet(ColumnsViewSet):
@@ -133,8 +133,10 @@ class DiaSourceViewSet(ColumnsViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List forced sources",
-                       description="Ordered by diaForcedSourceId. Filter by diaObjectId and midPointTai range."),
+    list=extend_schema(
+        summary="List forced sources",
+        description="Ordered by diaForcedSourceId. Filter by diaObjectId and midPointTai range.",
+    ),
     retrieve=extend_schema(summary="One forced source"),
 )
 class DiaForcedSourceViewSet(ColumnsViewSet):
@@ -174,13 +176,19 @@ class DiaObjectTruthViewSet(ColumnsViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="List alerts",
-        description=("Alert rows (alertSentTimestamp is null until the alert was streamed). Users outside "
-                     "elasticc_admin see only sent alerts; for them `sent=false` is a 403.")),
+        description=(
+            "Alert rows (alertSentTimestamp is null until the alert was streamed). Users outside "
+            "elasticc_admin see only sent alerts; for them `sent=false` is a 403."
+        ),
+    ),
     retrieve=extend_schema(
         summary="One alert, exactly as streamed",
-        description=("The alert in the Avro alert shape (diaSource, prvDiaSources, prvDiaForcedSources, "
-                     "diaObject). An unsent alert is a 404 for users outside elasticc_admin."),
-        responses={200: serializers.alert_schema()}),
+        description=(
+            "The alert in the Avro alert shape (diaSource, prvDiaSources, prvDiaForcedSources, "
+            "diaObject). An unsent alert is a 404 for users outside elasticc_admin."
+        ),
+        responses={200: serializers.alert_schema()},
+    ),
 )
 class DiaAlertViewSet(ColumnsViewSet):
     model = DiaAlert
@@ -233,16 +241,20 @@ def _from_millis(record: dict, name: str):
     if isinstance(value, bool) or not isinstance(value, int):
         raise ingest.InvalidBrokerMessage(name, "must be an integer number of milliseconds since 1970-01-01")
     try:
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
-        raise ingest.InvalidBrokerMessage(name, "is out of range")
+        raise ingest.InvalidBrokerMessage(name, "is out of range") from None
 
 
 BROKER_MESSAGE_BODY = {
     "oneOf": [
         serializers.broker_message_request_schema(),
-        {"type": "array", "items": serializers.broker_message_request_schema(), "minItems": 1,
-         "maxItems": MAX_MESSAGES_PER_REQUEST},
+        {
+            "type": "array",
+            "items": serializers.broker_message_request_schema(),
+            "minItems": 1,
+            "maxItems": MAX_MESSAGES_PER_REQUEST,
+        },
     ]
 }
 
@@ -250,17 +262,23 @@ BROKER_MESSAGE_BODY = {
 @extend_schema_view(
     list=extend_schema(
         summary="List broker messages",
-        description=("Each message carries its classifier and its (classId, probability) list. Ordered by "
-                     "brokerMessageId. brokerName is resolved to classifierIds first.")),
+        description=(
+            "Each message carries its classifier and its (classId, probability) list. Ordered by "
+            "brokerMessageId. brokerName is resolved to classifierIds first."
+        ),
+    ),
     retrieve=extend_schema(summary="One broker message"),
     create=extend_schema(
         summary="Send broker classifications (elasticc_broker only)",
-        description=("One brokerClassification record, or a list of them, as JSON with timestamps in integer "
-                     "milliseconds. Stored exactly as the Kafka path stores them (elasticc/stream/ingest.py); "
-                     "resending a message stores nothing new. A malformed body is a 400 naming the field, "
-                     "and nothing of that request is stored. PUT does the same as POST."),
+        description=(
+            "One brokerClassification record, or a list of them, as JSON with timestamps in integer "
+            "milliseconds. Stored exactly as the Kafka path stores them (elasticc/stream/ingest.py); "
+            "resending a message stores nothing new. A malformed body is a 400 naming the field, "
+            "and nothing of that request is stored. PUT does the same as POST."
+        ),
         request={"application/json": BROKER_MESSAGE_BODY},
-        responses={201: serializers.BrokerMessageStoredSerializer}),
+        responses={201: serializers.BrokerMessageStoredSerializer},
+    ),
 )
 class BrokerMessageViewSet(ColumnsViewSet):
     model = BrokerMessage
@@ -278,16 +296,19 @@ class BrokerMessageViewSet(ColumnsViewSet):
         classifier_ids = sorted({r["classifierId"] for r in rows})
         message_ids = [r["brokerMessageId"] for r in rows]
         classifiers = {
-            c["classifierId"]: c for c in BrokerClassifier.objects.filter(classifierId__in=classifier_ids).values(
-                "classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams")
+            c["classifierId"]: c
+            for c in BrokerClassifier.objects.filter(classifierId__in=classifier_ids).values(
+                "classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams"
+            )
         }
         classifications: dict[int, list[dict]] = {m: [] for m in message_ids}
         # classifierId__in prunes to the page's classifiers' partitions; brokerMessageId
         # uses elasticc_brokerclass_msg in each.
-        for c in (BrokerClassification.objects
-                  .filter(classifierId__in=classifier_ids, brokerMessageId__in=message_ids)
-                  .order_by("brokerMessageId", "classId")
-                  .values_list("brokerMessageId", "classId", "probability")):
+        for c in (
+            BrokerClassification.objects.filter(classifierId__in=classifier_ids, brokerMessageId__in=message_ids)
+            .order_by("brokerMessageId", "classId")
+            .values_list("brokerMessageId", "classId", "probability")
+        ):
             classifications[c[0]].append({"classId": c[1], "probability": finite_or_none(c[2])})
         for r in rows:
             r["classifier"] = classifiers.get(r["classifierId"])
@@ -321,19 +342,24 @@ class BrokerMessageViewSet(ColumnsViewSet):
                 validated.append(record)
             except ingest.InvalidBrokerMessage as error:
                 field = (f"[{i}]" if many else "body") if error.field == "message" else prefix + error.field
-                raise ValidationError({field: [error.reason]})
+                raise ValidationError({field: [error.reason]}) from None
         with transaction.atomic():
             result = ingest.store_broker_messages([(record, None) for record in validated])
-        return Response({
-            "brokerMessageIds": result.brokerMessageIds,
-            "stored": result.stored,
-            "duplicates": result.duplicates,
-            "classifications": result.classifications,
-        }, status=201)
+        return Response(
+            {
+                "brokerMessageIds": result.brokerMessageIds,
+                "stored": result.stored,
+                "duplicates": result.duplicates,
+                "classifications": result.classifications,
+            },
+            status=201,
+        )
 
-    @extend_schema(summary="Send broker classifications (same as POST)",
-                   request={"application/json": BROKER_MESSAGE_BODY},
-                   responses={201: serializers.BrokerMessageStoredSerializer})
+    @extend_schema(
+        summary="Send broker classifications (same as POST)",
+        request={"application/json": BROKER_MESSAGE_BODY},
+        responses={201: serializers.BrokerMessageStoredSerializer},
+    )
     def put_list(self, request, *args, **kwargs):
         return self.create(request, *args, **kwargs)
 
@@ -342,21 +368,24 @@ def _taxonomy_rows() -> list[dict]:
     rows = []
     for c in sorted(taxonomy.classes().values(), key=lambda c: c.classId):
         digits = len(str(c.classId))
-        rows.append({
-            "classId": c.classId,
-            "description": c.description,
-            "level": {1: "broad", 2: "category"}.get(digits, "exact"),
-            "parent": None if digits == 1 else c.classId // 10,
-            "gentypes": list(c.gentypes),
-        })
+        rows.append(
+            {
+                "classId": c.classId,
+                "description": c.description,
+                "level": {1: "broad", 2: "category"}.get(digits, "exact"),
+                "parent": None if digits == 1 else c.classId // 10,
+                "gentypes": list(c.gentypes),
+            }
+        )
     return rows
 
 
 @extend_schema_view(
-    list=extend_schema(summary="The classId taxonomy",
-                       description="Every classId with its description, level, parent and SNANA gentypes."),
-    retrieve=extend_schema(summary="One classId",
-                           parameters=[OpenApiParameter("classId", int, OpenApiParameter.PATH)]),
+    list=extend_schema(
+        summary="The classId taxonomy",
+        description="Every classId with its description, level, parent and SNANA gentypes.",
+    ),
+    retrieve=extend_schema(summary="One classId", parameters=[OpenApiParameter("classId", int, OpenApiParameter.PATH)]),
 )
 class ClassIdViewSet(viewsets.GenericViewSet):
     """The taxonomy (elasticc/data/taxonomy.json), served from memory."""

@@ -10,7 +10,7 @@ One HEAD/PHOT pair is one unit of work and one transaction:
 3. COPY the new objects and everything that belongs to them -- objects, forced
    sources (every point), sources (detections), one unsent alert per source,
    per-source truth and the DUMP's per-object truth -- straight into the real tables
-   in PostgreSQL's binary COPY format, built with numpy (no per-row Python).
+   in PostgreSQL's binary COPY format, built with numpy by copy.py (no per-row Python).
 
 Why this is idempotent and still fast: an object and all of its rows are written in
 the same transaction, so "object present" means "everything of the object present".
@@ -26,21 +26,25 @@ A file that cannot be read fails its own pair before anything is written; the
 transaction guarantees that a pair is stored completely or not at all. Other pairs
 still load, and the report lists the failures.
 """
+
 from __future__ import annotations
 
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import psycopg
 from django.db import IntegrityError, connection, transaction
 
-from elasticc.loading import snana
-from elasticc.loading.snana import LightCurves, PairInput, SnanaError
+from elasticc.loading import inputs, snana
+from elasticc.loading.copy import Column, copy_binary, copy_binary_staged
+from elasticc.loading.errors import SnanaError
+from elasticc.loading.inputs import PairInput
+from elasticc.loading.snana import LightCurves
 
 # pg_advisory_xact_lock key of the loader: 'SNAN' as a 32-bit integer.
 ADVISORY_LOCK_KEY = 0x534E414E
@@ -56,135 +60,8 @@ TABLE_NAMES = {
 }
 
 
-# ---------------------------------------------------------------- binary COPY
-
-_BINARY_DTYPES = {"int8": ">i8", "int4": ">i4", "float8": ">f8", "float4": ">f4", "bool": "?"}
-COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
-COPY_TRAILER = b"\xff\xff"
-
-
-@dataclass
-class Column:
-    """One column of a COPY: PostgreSQL binary kind, values, and optionally a NULL mask.
-
-    kind is int8/int4/float8/float4/bool or text (values a numpy bytes array). For
-    float kinds NaN is NULL unless ``null`` is given.
-    """
-
-    name: str
-    kind: str
-    values: np.ndarray
-    null: np.ndarray | None = None
-
-    def null_mask(self) -> np.ndarray | None:
-        if self.null is not None:
-            return self.null if self.null.any() else None
-        if self.kind.startswith("float"):
-            mask = np.isnan(self.values)
-            return mask if mask.any() else None
-        return None
-
-
-def binary_copy_body(columns: list[Column]) -> bytes:
-    """The tuples of a binary COPY (without header and trailer), built by numpy.
-
-    Every row of PostgreSQL's binary format is: int16 field count, then per field an
-    int32 byte length (-1 for NULL) and the big-endian value. Rows with the same
-    layout (same NULL columns, same text lengths) form one packed numpy structured
-    array written in a single ``tobytes()``; rows are grouped by layout (COPY does not
-    care about row order). ELAsTiCC rows have one or two layouts, so this is a few
-    vectorised passes over the data.
-    """
-    n = len(columns[0].values)
-    if n == 0:
-        return b""
-    keys, parts = [], []
-    for col in columns:
-        if col.kind == "text":
-            keys.append(np.char.str_len(col.values).astype(np.int64))
-        mask = col.null_mask()
-        if mask is not None:
-            keys.append(mask.astype(np.int64))
-    varying = [k for k in keys if k.min() != k.max()]
-    if not varying:
-        # The common case (no NULLs, one band-name length): one layout, no grouping.
-        groups = [(np.array([k[0] for k in keys], dtype=np.int64), None)]
-    else:
-        # Rows' layouts as fixed-size byte strings (a uint32 per varying key), grouped by np.unique.
-        packed = np.ascontiguousarray(np.stack(varying, axis=1).astype(np.uint32))
-        code = packed.view(np.dtype((np.void, 4 * len(varying)))).reshape(-1)
-        _, first_rows, group_of_row = np.unique(code, return_index=True, return_inverse=True)
-        group_of_row = group_of_row.reshape(-1)
-        groups = [(np.array([k[r] for k in keys], dtype=np.int64), np.flatnonzero(group_of_row == g))
-                  for g, r in enumerate(first_rows)]
-    for layout, rows in groups:
-        parts.append(_pack_group(columns, layout, rows, n))
-    return b"".join(parts)
-
-
-def _pack_group(columns: list[Column], layout: np.ndarray, rows: np.ndarray | None, n: int) -> bytes:
-    key_iter = iter(layout.tolist())
-    fields, values = [("_n", ">i2")], []
-    for i, col in enumerate(columns):
-        length = None
-        if col.kind == "text":
-            length = next(key_iter)
-        is_null = bool(next(key_iter)) if col.null_mask() is not None else False
-        fields.append((f"_l{i}", ">i4"))
-        if is_null:
-            values.append((i, -1, None, None))
-            continue
-        if col.kind == "text":
-            if length == 0:
-                values.append((i, 0, None, None))
-                continue
-            dtype = f"S{length}"
-        else:
-            dtype = _BINARY_DTYPES[col.kind]
-        fields.append((f"_v{i}", dtype))
-        values.append((i, np.dtype(dtype).itemsize, f"_v{i}", col.values if rows is None else col.values[rows]))
-    count = n if rows is None else len(rows)
-    packed = np.empty(count, dtype=np.dtype(fields))
-    packed["_n"] = len(columns)
-    for i, length, field_name, data in values:
-        packed[f"_l{i}"] = length
-        if field_name is not None:
-            packed[field_name] = data
-    return packed.tobytes()
-
-
-def copy_binary(cursor, table: str, columns: list[Column]) -> int:
-    """COPY the columns into ``table`` (binary format); returns the number of rows."""
-    body = binary_copy_body(columns)
-    if not body:
-        return 0
-    names = ", ".join(f'"{c.name}"' for c in columns)
-    with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.write(COPY_HEADER)
-        copy.write(body)
-        copy.write(COPY_TRAILER)
-    return len(columns[0].values)
-
-
-def copy_binary_staged(cursor, table: str, columns: list[Column]) -> int:
-    """COPY through a temporary table and ``INSERT ... ON CONFLICT DO NOTHING``.
-
-    Returns the number of rows actually inserted (the rest already existed).
-    """
-    if len(columns[0].values) == 0:
-        return 0
-    stage = f"_load_{table}"
-    names = ", ".join(f'"{c.name}"' for c in columns)
-    cursor.execute(f"DROP TABLE IF EXISTS {stage}")
-    cursor.execute(f"CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS)")
-    copy_binary(cursor, stage, columns)
-    cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} ON CONFLICT DO NOTHING")
-    inserted = cursor.rowcount
-    cursor.execute(f"DROP TABLE {stage}")
-    return inserted
-
-
 # ---------------------------------------------------------------- rows of a pair
+
 
 @dataclass
 class PairRows:
@@ -207,19 +84,29 @@ def pair_rows(lc: LightCurves, dump: snana.DumpTable, keep: np.ndarray, sim_vers
     if lc.gentype is not None:
         gentype_by_row = lc.gentype
     else:
-        gentype_by_row = np.array([dump.rows[int(i)][snana.DUMP_COLUMNS.index("gentype")]
-                                   if int(i) in dump.rows else -1 for i in lc.object_id], dtype=np.int32)
+        gentype_by_row = np.array(
+            [
+                dump.rows[int(i)][snana.DUMP_COLUMNS.index("gentype")] if int(i) in dump.rows else -1
+                for i in lc.object_id
+            ],
+            dtype=np.int32,
+        )
         unknown = np.flatnonzero((gentype_by_row < 0) & keep)
         if len(unknown):
-            raise SnanaError(lc.head_name, f"SNID {lc.object_id[unknown[0]]}: no SIM_TYPE_INDEX in HEAD and no "
-                                           f"row in {dump.name}")
+            raise SnanaError(
+                lc.head_name, f"SNID {lc.object_id[unknown[0]]}: no SIM_TYPE_INDEX in HEAD and no row in {dump.name}"
+            )
 
-    objects = [Column("diaObjectId", "int8", object_id),
-               Column("ra", "float8", lc.ra[obj_idx]), Column("decl", "float8", lc.decl[obj_idx])]
+    objects = [
+        Column("diaObjectId", "int8", object_id),
+        Column("ra", "float8", lc.ra[obj_idx]),
+        Column("decl", "float8", lc.decl[obj_idx]),
+    ]
     if sim_version is not None:
         objects.append(Column("simVersion", "text", np.full(len(obj_idx), sim_version.encode())))
-    objects += [Column(name, "float4", values[obj_idx].astype(np.float32))
-                for name, values in lc.object_columns.items()]
+    objects += [
+        Column(name, "float4", values[obj_idx].astype(np.float32)) for name, values in lc.object_columns.items()
+    ]
 
     p_obj = lc.point_object[point_keep]
     p_id = lc.point_id[point_keep]
@@ -228,10 +115,14 @@ def pair_rows(lc: LightCurves, dump: snana.DumpTable, keep: np.ndarray, sim_vers
     band = lc.band[point_keep]
     flux = lc.flux[point_keep]
     err = lc.flux_err[point_keep]
-    forced = [Column("diaForcedSourceId", "int8", p_id), Column("diaObjectId", "int8", p_objid),
-              Column("midPointTai", "float8", mjd), Column("filterName", "text", band),
-              Column("psFlux", "float4", flux, null=np.zeros(len(p_id), bool)),
-              Column("psFluxErr", "float4", err, null=np.zeros(len(p_id), bool))]
+    forced = [
+        Column("diaForcedSourceId", "int8", p_id),
+        Column("diaObjectId", "int8", p_objid),
+        Column("midPointTai", "float8", mjd),
+        Column("filterName", "text", band),
+        Column("psFlux", "float4", flux, null=np.zeros(len(p_id), bool)),
+        Column("psFluxErr", "float4", err, null=np.zeros(len(p_id), bool)),
+    ]
 
     det = lc.detected[point_keep]
     s_obj = p_obj[det]
@@ -242,20 +133,42 @@ def pair_rows(lc: LightCurves, dump: snana.DumpTable, keep: np.ndarray, sim_vers
     with np.errstate(divide="ignore", invalid="ignore"):
         snr = (s_flux / s_err).astype(np.float32)
     not_null = np.zeros(len(s_id), bool)
-    sources = [Column("diaSourceId", "int8", s_id), Column("diaObjectId", "int8", s_objid),
-               Column("midPointTai", "float8", s_mjd), Column("filterName", "text", band[det]),
-               Column("ra", "float8", lc.ra[s_obj]), Column("decl", "float8", lc.decl[s_obj]),
-               Column("psFlux", "float4", s_flux, null=not_null), Column("psFluxErr", "float4", s_err, null=not_null),
-               Column("snr", "float4", snr, null=not_null)]
-    alerts = [Column("alertId", "int8", s_id), Column("diaSourceId", "int8", s_id),
-              Column("diaObjectId", "int8", s_objid), Column("midPointTai", "float8", s_mjd)]
+    sources = [
+        Column("diaSourceId", "int8", s_id),
+        Column("diaObjectId", "int8", s_objid),
+        Column("midPointTai", "float8", s_mjd),
+        Column("filterName", "text", band[det]),
+        Column("ra", "float8", lc.ra[s_obj]),
+        Column("decl", "float8", lc.decl[s_obj]),
+        Column("psFlux", "float4", s_flux, null=not_null),
+        Column("psFluxErr", "float4", s_err, null=not_null),
+        Column("snr", "float4", snr, null=not_null),
+    ]
+    alerts = [
+        Column("alertId", "int8", s_id),
+        Column("diaSourceId", "int8", s_id),
+        Column("diaObjectId", "int8", s_objid),
+        Column("midPointTai", "float8", s_mjd),
+    ]
     genmag = lc.genmag[point_keep][det] if lc.genmag is not None else np.full(len(s_id), np.nan, np.float32)
-    truth = [Column("diaSourceId", "int8", s_id), Column("diaObjectId", "int8", s_objid),
-             Column("mjd", "float8", s_mjd), Column("detect", "bool", np.ones(len(s_id), bool)),
-             Column("gentype", "int4", gentype_by_row[s_obj].astype(np.int32)),
-             Column("genmag", "float4", genmag)]
-    return PairRows({"objects": objects, "forced_sources": forced, "sources": sources, "alerts": alerts,
-                     "truth": truth, "object_truth": _object_truth_columns(object_id, dump)})
+    truth = [
+        Column("diaSourceId", "int8", s_id),
+        Column("diaObjectId", "int8", s_objid),
+        Column("mjd", "float8", s_mjd),
+        Column("detect", "bool", np.ones(len(s_id), bool)),
+        Column("gentype", "int4", gentype_by_row[s_obj].astype(np.int32)),
+        Column("genmag", "float4", genmag),
+    ]
+    return PairRows(
+        {
+            "objects": objects,
+            "forced_sources": forced,
+            "sources": sources,
+            "alerts": alerts,
+            "truth": truth,
+            "object_truth": _object_truth_columns(object_id, dump),
+        }
+    )
 
 
 def _object_truth_columns(object_id: np.ndarray, dump: snana.DumpTable) -> list[Column]:
@@ -280,6 +193,7 @@ def _object_truth_columns(object_id: np.ndarray, dump: snana.DumpTable) -> list[
 
 # ---------------------------------------------------------------- the load
 
+
 @dataclass
 class Count:
     added: int = 0
@@ -301,16 +215,28 @@ class LoadReport:
 
     def summary(self) -> str:
         c = self.counts
-        text = (f"{self.pairs_loaded} file pairs loaded in {self.seconds:.1f} s; added (skipped as already present): "
-                f"{c['objects'].added} ({c['objects'].skipped}) objects, "
-                f"{c['sources'].added} ({c['sources'].skipped}) sources, "
-                f"{c['forced_sources'].added} ({c['forced_sources'].skipped}) forced sources, "
-                f"{c['alerts'].added} ({c['alerts'].skipped}) alerts, "
-                f"{c['truth'].added} ({c['truth'].skipped}) source truth rows, "
-                f"{c['object_truth'].added} ({c['object_truth'].skipped}) object truth rows")
+        text = (
+            f"{self.pairs_loaded} file pairs loaded in {self.seconds:.1f} s; added (skipped as already present): "
+            f"{c['objects'].added} ({c['objects'].skipped}) objects, "
+            f"{c['sources'].added} ({c['sources'].skipped}) sources, "
+            f"{c['forced_sources'].added} ({c['forced_sources'].skipped}) forced sources, "
+            f"{c['alerts'].added} ({c['alerts'].skipped}) alerts, "
+            f"{c['truth'].added} ({c['truth'].skipped}) source truth rows, "
+            f"{c['object_truth'].added} ({c['object_truth'].skipped}) object truth rows"
+        )
         if self.failures:
             text += f"; {len(self.failures)} file pairs FAILED"
         return text
+
+    def progress_text(self) -> str:
+        """Rows added so far and their rate, for a progress bar."""
+        rate = self.rows_added / self.seconds if self.seconds else 0.0
+        return f"{self.rows_added:,} rows, {rate:,.0f} rows/s"
+
+    def failure_text(self) -> str:
+        """One line naming the first failed pair and how many more failed (the command's exit error)."""
+        more = f" (and {len(self.failures) - 1} more file pairs failed)" if len(self.failures) > 1 else ""
+        return f"{self.failures[0]}{more}"
 
 
 def load_pair(lc: LightCurves, dump: snana.DumpTable, sim_version: str | None = None) -> dict[str, Count]:
@@ -321,8 +247,9 @@ def load_pair(lc: LightCurves, dump: snana.DumpTable, sim_version: str | None = 
     with transaction.atomic(), connection.cursor() as django_cursor:
         cursor = django_cursor.cursor  # the psycopg cursor, for COPY
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
-        cursor.execute('SELECT "diaObjectId" FROM elasticc_diaobject WHERE "diaObjectId" = ANY(%s)',
-                       [lc.object_id.tolist()])
+        cursor.execute(
+            'SELECT "diaObjectId" FROM elasticc_diaobject WHERE "diaObjectId" = ANY(%s)', [lc.object_id.tolist()]
+        )
         present = np.isin(lc.object_id, np.array([r[0] for r in cursor.fetchall()], dtype=np.int64))
         if present.any():
             old = pair_rows(lc, dump, present, sim_version)
@@ -358,7 +285,7 @@ def _parsed_pairs(paths: list[Path]) -> Iterator[tuple[PairInput, LightCurves | 
 
     def produce():
         try:
-            for pair in snana.iter_inputs(paths):
+            for pair in inputs.iter_inputs(paths):
                 if stop.is_set():
                     pair.close()
                     break
@@ -416,21 +343,34 @@ def missing_truth(lc: LightCurves, pair: PairInput) -> SnanaError | None:
     missing = lc.object_id[~np.isin(lc.object_id, known)]
     if len(missing) == 0:
         return None
-    return SnanaError(pair.dump.name, f"no row for {len(missing)} of the {lc.n_objects} objects of "
-                                      f"{pair.head_name} (first: {int(missing[0])}); truncated, or not this "
-                                      "directory's DUMP? Nothing of the pair was loaded")
+    return SnanaError(
+        pair.dump.name,
+        f"no row for {len(missing)} of the {lc.n_objects} objects of "
+        f"{pair.head_name} (first: {int(missing[0])}); truncated, or not this "
+        "directory's DUMP? Nothing of the pair was loaded",
+    )
 
 
-def load(paths: Iterable[Path], sim_version: str | None = None,
-         progress: Callable[[PairInput, LoadReport], None] | None = None) -> LoadReport:
+def progress_bar_callback(bar) -> Callable[[PairInput, LoadReport], None]:
+    """A ``progress`` for ``load`` that advances a tqdm bar by one pair and shows the rows added and their rate."""
+
+    def progress(pair: PairInput, report: LoadReport) -> None:
+        bar.update(1)
+        bar.set_postfix_str(report.progress_text(), refresh=False)
+
+    return progress
+
+
+def load(
+    paths: Iterable[str | Path],
+    sim_version: str | None = None,
+    progress: Callable[[PairInput, LoadReport], None] | None = None,
+) -> LoadReport:
     """Load every HEAD/PHOT pair under ``paths`` (directories or tarballs).
 
     ``progress`` is called after each pair (loaded or failed) with the report so far.
     """
-    paths = [Path(p) for p in paths]
-    for path in paths:
-        if not path.exists():
-            raise SnanaError(str(path), "no such file or directory")
+    paths = inputs.existing_paths(paths)
     report = LoadReport()
     start = time.perf_counter()
     for pair, lc, error in _parsed_pairs(paths):

@@ -9,6 +9,7 @@ tables to the one partition holding it and reads it through the indexes:
   then elasticc_brokerclass_msg (brokerMessageId) for their classifications;
 - truth: elasticc_diaobjecttruth primary key + elasticc_coge_gentype.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -18,6 +19,7 @@ from datetime import datetime
 from django.db import connection
 
 from elasticc import taxonomy
+from elasticc.pages.classifiers import classifier_labels
 
 BANDS = ("u", "g", "r", "i", "z", "Y")
 # Property groups of the object table shown on the page, in order (non-null ones only).
@@ -98,6 +100,7 @@ def property_groups(obj: dict) -> list[tuple[str, list[tuple[str, object]]]]:
 def light_curve(object_id: int) -> dict:
     """{"forced": {band: {"mjd", "flux", "err"}}, "detections": {band: {... , "id"}}}, bands in
     u g r i z Y order, points in time order: the data of the plotly plot."""
+
     def per_band(rows, with_id: bool) -> dict:
         out: dict[str, dict[str, list]] = {}
         for row in rows:
@@ -111,10 +114,16 @@ def light_curve(object_id: int) -> dict:
         order = {b: i for i, b in enumerate(BANDS)}
         return dict(sorted(out.items(), key=lambda kv: (order.get(kv[0], len(BANDS)), kv[0])))
 
-    forced = _rows('SELECT "midPointTai", "filterName", "psFlux", "psFluxErr" FROM elasticc_diaforcedsource '
-                   'WHERE "diaObjectId" = %s ORDER BY "midPointTai"', [object_id])
-    detections = _rows('SELECT "midPointTai", "filterName", "psFlux", "psFluxErr", "diaSourceId" '
-                       'FROM elasticc_diasource WHERE "diaObjectId" = %s ORDER BY "midPointTai"', [object_id])
+    forced = _rows(
+        'SELECT "midPointTai", "filterName", "psFlux", "psFluxErr" FROM elasticc_diaforcedsource '
+        'WHERE "diaObjectId" = %s ORDER BY "midPointTai"',
+        [object_id],
+    )
+    detections = _rows(
+        'SELECT "midPointTai", "filterName", "psFlux", "psFluxErr", "diaSourceId" '
+        'FROM elasticc_diasource WHERE "diaObjectId" = %s ORDER BY "midPointTai"',
+        [object_id],
+    )
     return {"forced": per_band(forced, False), "detections": per_band(detections, True)}
 
 
@@ -128,14 +137,10 @@ def alerts(object_id: int) -> list[Alert]:
         LEFT JOIN elasticc_diasource s ON s."diaObjectId" = a."diaObjectId" AND s."diaSourceId" = a."diaSourceId"
         WHERE a."diaObjectId" = %s
         ORDER BY a."midPointTai", a."alertId"
-        """, [object_id])
+        """,
+        [object_id],
+    )
     return [Alert(*row) for row in rows]
-
-
-def classifier_labels() -> dict[int, str]:
-    rows = _rows('SELECT "classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams" '
-                 'FROM elasticc_brokerclassifier ORDER BY "classifierId"', [])
-    return {r[0]: f"{r[1]} {r[2]} · {r[3]} {r[4]}".strip() for r in rows}
 
 
 def classifications(object_alerts: list[Alert]) -> list[ClassifierHistory]:
@@ -146,14 +151,17 @@ def classifications(object_alerts: list[Alert]) -> list[ClassifierHistory]:
     by_alert = {a.alertId: a for a in object_alerts}
     messages = _rows(
         'SELECT "classifierId", "brokerMessageId", "alertId", "descIngestTimestamp" '
-        'FROM elasticc_brokermessage WHERE "alertId" = ANY(%s)', [list(by_alert)])
+        'FROM elasticc_brokermessage WHERE "alertId" = ANY(%s)',
+        [list(by_alert)],
+    )
     if not messages:
         return []
     pairs: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
     for classifier_id, message_id, class_id, probability in _rows(
-            'SELECT "classifierId", "brokerMessageId", "classId", probability FROM elasticc_brokerclassification '
-            'WHERE "brokerMessageId" = ANY(%s) AND "classifierId" = ANY(%s)',
-            [[m[1] for m in messages], sorted({m[0] for m in messages})]):
+        'SELECT "classifierId", "brokerMessageId", "classId", probability FROM elasticc_brokerclassification '
+        'WHERE "brokerMessageId" = ANY(%s) AND "classifierId" = ANY(%s)',
+        [[m[1] for m in messages], sorted({m[0] for m in messages})],
+    ):
         pairs[(classifier_id, message_id)].append((class_id, probability))
     labels = classifier_labels()
     histories: dict[int, ClassifierHistory] = {}
@@ -161,7 +169,8 @@ def classifications(object_alerts: list[Alert]) -> list[ClassifierHistory]:
         alert = by_alert[alert_id]
         alert.messages += 1
         history = histories.setdefault(
-            classifier_id, ClassifierHistory(classifier_id, labels.get(classifier_id, f"classifier {classifier_id}")))
+            classifier_id, ClassifierHistory(classifier_id, labels.get(classifier_id, f"classifier {classifier_id}"))
+        )
         classes = sorted(pairs.get((classifier_id, message_id), []), key=lambda cp: (-cp[1], cp[0]))
         history.messages.append(Message(alert_id, alert.midPointTai, ingested, classes))
     for history in histories.values():
@@ -178,9 +187,10 @@ def classification_plot_data(histories: list[ClassifierHistory]) -> list[dict]:
         traces: dict[int, dict] = {}
         for m in h.messages:
             for class_id, p in m.classes:
-                t = traces.setdefault(class_id, {"classId": class_id,
-                                                 "name": f"{class_id} {names.get(class_id, '')}".strip(),
-                                                 "mjd": [], "p": []})
+                t = traces.setdefault(
+                    class_id,
+                    {"classId": class_id, "name": f"{class_id} {names.get(class_id, '')}".strip(), "mjd": [], "p": []},
+                )
                 t["mjd"].append(m.midPointTai)
                 t["p"].append(p)
         out.append({"id": h.classifierId, "label": h.label, "traces": [traces[k] for k in sorted(traces)]})
@@ -195,7 +205,9 @@ def truth(object_id: int) -> dict | None:
         FROM elasticc_diaobjecttruth ot
         LEFT JOIN elasticc_classidofgentype t ON t.gentype = ot.gentype AND t.exactmatch
         WHERE ot."diaObjectId" = %s
-        """, [object_id])
+        """,
+        [object_id],
+    )
     if not rows:
         return None
     gentype, class_id, description, zcmb, peakmjd = rows[0]

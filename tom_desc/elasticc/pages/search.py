@@ -3,6 +3,7 @@
 Every list is a keyset page (WHERE key > last key ORDER BY key LIMIT n+1): the cost of a
 page does not grow with how deep it is, unlike OFFSET.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,9 +40,11 @@ def _page(rows: list, key_index: int | str, limit: int) -> Page:
 def browse(after: int | None = None, limit: int = PAGE_SIZE) -> Page:
     """Objects in diaObjectId order (primary key range scan)."""
     with connection.cursor() as cur:
-        cur.execute('SELECT "diaObjectId", ra, decl, z_final FROM elasticc_diaobject '
-                    'WHERE "diaObjectId" > %s ORDER BY "diaObjectId" LIMIT %s',
-                    [after if after is not None else INT64_MIN, limit + 1])
+        cur.execute(
+            'SELECT "diaObjectId", ra, decl, z_final FROM elasticc_diaobject '
+            'WHERE "diaObjectId" > %s ORDER BY "diaObjectId" LIMIT %s',
+            [after if after is not None else INT64_MIN, limit + 1],
+        )
         return _page(cur.fetchall(), 0, limit)
 
 
@@ -112,8 +115,9 @@ class ClassificationHit:
     ingested: object
 
 
-def by_classification(classifier_id: int, class_id: int, min_probability: float = 0.0,
-                      after: int | None = None, limit: int = PAGE_SIZE) -> Page:
+def by_classification(
+    classifier_id: int, class_id: int, min_probability: float = 0.0, after: int | None = None, limit: int = PAGE_SIZE
+) -> Page:
     """A classifier's classifications of class_id with at least min_probability, each with its
     alert and object, in classificationId order (the partition's primary key)."""
     with connection.cursor() as cur:
@@ -130,6 +134,7 @@ def by_classification(classifier_id: int, class_id: int, min_probability: float 
             ORDER BY c."classificationId"
             LIMIT %s
             """,
-            [classifier_id, class_id, min_probability, after if after is not None else INT64_MIN, limit + 1])
+            [classifier_id, class_id, min_probability, after if after is not None else INT64_MIN, limit + 1],
+        )
         rows = [ClassificationHit(*r) for r in cur.fetchall()]
     return _page(rows, "classificationId", limit)

@@ -6,6 +6,7 @@ partitions), flagged as an estimate. Sent/unsent alerts follow the same rule,
 the unsent share coming from the null fraction of alertSentTimestamp. Nothing
 here reads more than a few catalog rows for a big table.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,6 @@ TABLES = [
 ]
 
 
-
 @dataclass
 class Count:
     table: str
@@ -49,8 +49,11 @@ def _heap_bytes(table: str) -> int:
         return int(cur.fetchone()[0])
 
 
-def _exact_allowed(size_bytes: int) -> bool:
-    return size_bytes <= settings.SUMMARY_EXACT_COUNT_MAX_BYTES
+def exact_count_allowed(table: str) -> bool:
+    """Whether the table is small enough to COUNT(*) on a page view (its heap at most
+    SUMMARY_EXACT_COUNT_MAX_BYTES); bigger ones report the planner's statistics instead.
+    Public so that any page counting rows live follows the same rule."""
+    return _heap_bytes(table) <= settings.SUMMARY_EXACT_COUNT_MAX_BYTES
 
 
 def _statistics(table: str, null_column: str | None = None) -> tuple[float, float, bool]:
@@ -75,7 +78,7 @@ def _statistics(table: str, null_column: str | None = None) -> tuple[float, floa
 
 
 def count_table(table: str, label: str = "") -> Count:
-    if _exact_allowed(_heap_bytes(table)):
+    if exact_count_allowed(table):
         with connection.cursor() as cur:
             cur.execute(f'SELECT COUNT(*) FROM "{table}"')
             return Count(table, label, cur.fetchone()[0], estimate=False)
@@ -83,7 +86,7 @@ def count_table(table: str, label: str = "") -> Count:
     if not analyzed:
         # Some partition was never analyzed: the planner scales what it knows by file sizes.
         rows = _planner_rows(f'SELECT 1 FROM "{table}"')
-    return Count(table, label, int(round(rows)), estimate=True)
+    return Count(table, label, round(rows), estimate=True)
 
 
 def table_counts() -> list[Count]:
@@ -101,15 +104,16 @@ def _planner_rows(sql: str) -> int:
 
 def alert_counts() -> dict:
     """{"sent": n, "unsent": n, "estimate": bool}."""
-    if _exact_allowed(_heap_bytes("elasticc_diaalert")):
+    if exact_count_allowed("elasticc_diaalert"):
         with connection.cursor() as cur:
-            cur.execute('SELECT COUNT("alertSentTimestamp"), COUNT(*) - COUNT("alertSentTimestamp") '
-                        "FROM elasticc_diaalert")
+            cur.execute(
+                'SELECT COUNT("alertSentTimestamp"), COUNT(*) - COUNT("alertSentTimestamp") FROM elasticc_diaalert'
+            )
             sent, unsent = cur.fetchone()
         return {"sent": sent, "unsent": unsent, "estimate": False}
     rows, nulls, analyzed = _statistics("elasticc_diaalert", "alertSentTimestamp")
     if not analyzed:
         rows = _planner_rows("SELECT 1 FROM elasticc_diaalert")
         nulls = min(_planner_rows('SELECT 1 FROM elasticc_diaalert WHERE "alertSentTimestamp" IS NULL'), rows)
-    total, unsent = int(round(rows)), int(round(nulls))
+    total, unsent = round(rows), round(nulls)
     return {"sent": total - unsent, "unsent": unsent, "estimate": True}

@@ -8,10 +8,11 @@ Alerts and broker messages travel as *schemaless* Avro: the bytes of one record,
 no container header and no schema id, so writer and reader must agree on the schema
 out of band (the version is in the namespace).
 """
+
 from __future__ import annotations
 
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def schema_path(name: str) -> Path:
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict:
     """The parsed schema `name`, with the named types it refers to resolved.
 

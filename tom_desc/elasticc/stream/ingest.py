@@ -19,6 +19,7 @@ If another writer stores one of the same (classifierId, alertId) pairs between
 steps 2 and 4, the COPY hits the unique index; the batch is retried from step 2
 inside a savepoint, so concurrent pollers and REST clients never fail each other.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,8 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 
 from elasticc import taxonomy
+from tom_desc.lib.numbers import INT64_MAX, INT64_MIN
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_TEXT = 1024
 STRING_FIELDS = ("brokerName", "brokerVersion", "classifierName", "classifierParams")
 # Names and classifiers must say something; a version or parameter string may be empty.
@@ -39,12 +40,22 @@ CLASSIFIER_KEY = STRING_FIELDS
 # Columns written by COPY and their PostgreSQL types: the COPY is binary, so no value is
 # printed by Python or parsed by the server (about 5x faster than text COPY of the same rows).
 MESSAGE_COLUMNS = (
-    ("brokerMessageId", "int8"), ("classifierId", "int8"), ("streamMessageId", "int8"), ("topicName", "text"),
-    ("kafkaPartition", "int4"), ("alertId", "int8"), ("diaSourceId", "int8"), ("msgHdrTimestamp", "timestamptz"),
-    ("elasticcPublishTimestamp", "timestamptz"), ("brokerIngestTimestamp", "timestamptz"),
+    ("brokerMessageId", "int8"),
+    ("classifierId", "int8"),
+    ("streamMessageId", "int8"),
+    ("topicName", "text"),
+    ("kafkaPartition", "int4"),
+    ("alertId", "int8"),
+    ("diaSourceId", "int8"),
+    ("msgHdrTimestamp", "timestamptz"),
+    ("elasticcPublishTimestamp", "timestamptz"),
+    ("brokerIngestTimestamp", "timestamptz"),
 )
 CLASSIFICATION_COLUMNS = (
-    ("classificationId", "int8"), ("classifierId", "int8"), ("brokerMessageId", "int8"), ("classId", "int4"),
+    ("classificationId", "int8"),
+    ("classifierId", "int8"),
+    ("brokerMessageId", "int8"),
+    ("classId", "int4"),
     ("probability", "float4"),
 )
 
@@ -71,12 +82,13 @@ class KafkaOrigin:
 @dataclass
 class StoreResult:
     brokerMessageIds: list[int] = field(default_factory=list)  # aligned with the input items
-    stored: int = 0            # messages newly stored
-    duplicates: int = 0        # messages already present, or repeated within the batch
-    classifications: int = 0   # classification rows newly stored
+    stored: int = 0  # messages newly stored
+    duplicates: int = 0  # messages already present, or repeated within the batch
+    classifications: int = 0  # classification rows newly stored
 
 
 # --------------------------------------------------------------------------- validation
+
 
 def _int64(record: dict, name: str) -> int:
     value = record.get(name)
@@ -175,8 +187,13 @@ def validate_classification(record: dict) -> dict:
         # Fast path for the common well-formed pair; anything else gets the precise error below.
         if type(item) is dict:
             class_id, probability = item.get("classId"), item.get("probability")
-            if (type(class_id) is int and class_id in known and class_id not in seen
-                    and type(probability) is float and 0.0 <= probability <= 1.0):
+            if (
+                type(class_id) is int
+                and class_id in known
+                and class_id not in seen
+                and type(probability) is float
+                and 0.0 <= probability <= 1.0
+            ):
                 seen.add(class_id)
                 normalised.append({"classId": class_id, "probability": probability})
                 continue
@@ -187,6 +204,7 @@ def validate_classification(record: dict) -> dict:
 
 # --------------------------------------------------------------------------- storing
 
+
 def _classifier_ids(cursor, keys: set[tuple[str, str, str, str]]) -> dict[tuple, int]:
     """classifierId of each key, registering the unknown ones.
 
@@ -196,8 +214,10 @@ def _classifier_ids(cursor, keys: set[tuple[str, str, str, str]]) -> dict[tuple,
     """
     columns = ", ".join(f'"{c}"' for c in CLASSIFIER_KEY)
     arrays = [[k[i] for k in keys] for i in range(len(CLASSIFIER_KEY))]
-    select = (f'SELECT "classifierId", {columns} FROM elasticc_brokerclassifier '
-              f"WHERE ({columns}) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]))")
+    select = (
+        f'SELECT "classifierId", {columns} FROM elasticc_brokerclassifier '
+        f"WHERE ({columns}) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]))"
+    )
     cursor.execute(select, arrays)
     found = {tuple(row[1:]): row[0] for row in cursor.fetchall()}
     missing = [k for k in keys if k not in found]
@@ -246,16 +266,16 @@ def _copy(cursor, table: str, columns: tuple[tuple[str, str], ...], rows) -> Non
     column_list = ", ".join(f'"{name}"' for name, _ in columns)
     raw = cursor.cursor  # the psycopg cursor under Django's wrapper
     # wrap_database_errors turns psycopg's UniqueViolation into Django's IntegrityError.
-    with connection.wrap_database_errors, \
-            raw.copy(f"COPY {table} ({column_list}) FROM STDIN (FORMAT BINARY)") as copy:
+    with connection.wrap_database_errors, raw.copy(f"COPY {table} ({column_list}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types([pg_type for _, pg_type in columns])
         write = copy.write_row
         for row in rows:
             write(row)
 
 
-def _store_once(cursor, records: list[dict], origins: list[KafkaOrigin | None],
-                keys: list[tuple[int, int]]) -> StoreResult:
+def _store_once(
+    cursor, records: list[dict], origins: list[KafkaOrigin | None], keys: list[tuple[int, int]]
+) -> StoreResult:
     """Steps 2-4 of the module docstring for already-classified records."""
     by_classifier: dict[int, list[int]] = {}
     for classifier_id, alert_id in dict.fromkeys(keys):
@@ -275,11 +295,18 @@ def _store_once(cursor, records: list[dict], origins: list[KafkaOrigin | None],
     def message_rows():
         for key, i in new_index.items():
             record, origin = records[i], origins[i]
-            yield (assigned[key], key[0],
-                   origin.offset if origin else None, origin.topic if origin else None,
-                   origin.partition if origin else None,
-                   record["alertId"], record["diaSourceId"], origin.timestamp if origin else None,
-                   record["elasticcPublishTimestamp"], record["brokerIngestTimestamp"])
+            yield (
+                assigned[key],
+                key[0],
+                origin.offset if origin else None,
+                origin.topic if origin else None,
+                origin.partition if origin else None,
+                record["alertId"],
+                record["diaSourceId"],
+                origin.timestamp if origin else None,
+                record["elasticcPublishTimestamp"],
+                record["brokerIngestTimestamp"],
+            )
 
     def classification_rows():
         for key, i in new_index.items():
@@ -292,8 +319,12 @@ def _store_once(cursor, records: list[dict], origins: list[KafkaOrigin | None],
         _copy(cursor, "elasticc_brokerclassification", CLASSIFICATION_COLUMNS, classification_rows())
 
     ids = [existing.get(key) or assigned[key] for key in keys]
-    return StoreResult(brokerMessageIds=ids, stored=len(new_index),
-                       duplicates=len(keys) - len(new_index), classifications=n_classifications)
+    return StoreResult(
+        brokerMessageIds=ids,
+        stored=len(new_index),
+        duplicates=len(keys) - len(new_index),
+        classifications=n_classifications,
+    )
 
 
 def store_broker_messages(items: list[tuple[dict, KafkaOrigin | None]], *, retries: int = 5) -> StoreResult:

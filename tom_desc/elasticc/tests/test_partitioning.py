@@ -1,4 +1,5 @@
 """The big tables really are partitioned, and a new classifier gets its own partitions."""
+
 import pytest
 from django.db import connection
 
@@ -19,12 +20,15 @@ def partitioned_tables() -> dict[str, str]:
 
 def partitions_of(table: str) -> list[str]:
     with connection.cursor() as cur:
-        cur.execute("""
+        cur.execute(
+            """
             SELECT child.relname FROM pg_inherits i
             JOIN pg_class parent ON parent.oid = i.inhparent
             JOIN pg_class child ON child.oid = i.inhrelid
             WHERE parent.relname = %s AND child.relkind IN ('r', 'p') ORDER BY 1
-        """, [table])
+        """,
+            [table],
+        )
         return [row[0] for row in cur.fetchall()]
 
 
@@ -44,15 +48,17 @@ def test_partitioning_strategies():
 def test_new_classifier_gets_its_own_partitions():
     before = set(partitions_of("elasticc_brokerclassification"))
     classifier = BrokerClassifier.objects.create(
-        brokerName="TestBroker", brokerVersion="1.0", classifierName="RandomForest", classifierParams="v1")
+        brokerName="TestBroker", brokerVersion="1.0", classifierName="RandomForest", classifierParams="v1"
+    )
     cid = classifier.classifierId
     assert set(partitions_of("elasticc_brokerclassification")) - before == {f"elasticc_brokerclassification_c{cid}"}
     assert f"elasticc_brokermessage_c{cid}" in partitions_of("elasticc_brokermessage")
 
     message = BrokerMessage.objects.create(classifierId=cid, alertId=1, diaSourceId=1)
     assert message.brokerMessageId is not None
-    BrokerClassification.objects.create(classifierId=cid, brokerMessageId=message.brokerMessageId,
-                                        classId=111, probability=0.75)
+    BrokerClassification.objects.create(
+        classifierId=cid, brokerMessageId=message.brokerMessageId, classId=111, probability=0.75
+    )
     with connection.cursor() as cur:
         cur.execute(f'SELECT "classId", probability FROM elasticc_brokerclassification_c{cid}')
         assert cur.fetchall() == [(111, 0.75)]

@@ -1,4 +1,5 @@
 """The taxonomy tables hold exactly the reference mapping."""
+
 import pytest
 
 from elasticc import taxonomy
@@ -13,16 +14,19 @@ def test_gentypeofclassid_counts():
     assert GentypeOfClassId.objects.filter(gentype__isnull=True).count() == 16
     assert GentypeOfClassId.objects.values("classId").distinct().count() == 35
     assert sorted(GentypeOfClassId.objects.filter(classId=113).values_list("gentype", flat=True)) == [
-        30, 31, 32, 35, 36, 37]
+        30,
+        31,
+        32,
+        35,
+        36,
+        37,
+    ]
     assert GentypeOfClassId.objects.get(classId=11).gentype is None
     assert GentypeOfClassId.objects.get(classId=221).gentype == 60
 
 
 def test_classidofgentype_rows_for_a_gentype():
-    rows = {
-        (r.classId, r.exactmatch, r.categorymatch)
-        for r in ClassIdOfGentype.objects.filter(gentype=10)
-    }
+    rows = {(r.classId, r.exactmatch, r.categorymatch) for r in ClassIdOfGentype.objects.filter(gentype=10)}
     assert rows == {(111, True, True), (11, False, True), (1, False, False)}
     assert ClassIdOfGentype.objects.get(gentype=10, classId=111).description == "Ia"
 
@@ -33,8 +37,7 @@ def test_classidofgentype_totals_and_no_nulls():
     # Category 11 (SN-like) covers every supernova model: 1 + 5 + 6 + 1 + 1 gentypes.
     assert ClassIdOfGentype.objects.filter(classId=11, categorymatch=True, exactmatch=False).count() == 14
     # Broad class 2 (Recurring) covers the periodic variables and AGN.
-    assert sorted(ClassIdOfGentype.objects.filter(classId=2).values_list("gentype", flat=True)) == [
-        60, 80, 83, 90, 91]
+    assert sorted(ClassIdOfGentype.objects.filter(classId=2).values_list("gentype", flat=True)) == [60, 80, 83, 90, 91]
     assert not ClassIdOfGentype.objects.filter(classId=2, categorymatch=True).exists()
 
 

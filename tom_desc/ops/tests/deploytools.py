@@ -2,6 +2,7 @@
 
 A missing tool fails the test (it is a pinned test dependency), it never skips it.
 """
+
 import importlib.util
 import subprocess
 import sys
@@ -54,8 +55,7 @@ def documents(text: str) -> list[dict]:
 
 def validate(paths: list[Path]) -> subprocess.CompletedProcess:
     """kubernetes-validate --strict against KUBERNETES_VERSION, every file in one run."""
-    return run([sys.executable, "-m", "kubernetes_validate", "--strict", "-k", KUBERNETES_VERSION,
-                *map(str, paths)])
+    return run([sys.executable, "-m", "kubernetes_validate", "--strict", "-k", KUBERNETES_VERSION, *map(str, paths)])
 
 
 def pod_specs(docs: list[dict]):

@@ -4,6 +4,7 @@ sequences, and the partition-creating trigger still works afterwards.
 
 Runs against the embedded PostgreSQL with its own pg_dump/pg_restore binaries.
 """
+
 import os
 import subprocess
 import time
@@ -35,8 +36,9 @@ class Server:
     def __init__(self, settings_dict):
         self.host = settings_dict["HOST"]
         self.port = str(settings_dict["PORT"] or 5432)
-        self.env = dict(os.environ, PGHOST=self.host, PGPORT=self.port, PGUSER="postgres",
-                        PATH=f"{bin_dir()}:{os.environ['PATH']}")
+        self.env = dict(
+            os.environ, PGHOST=self.host, PGPORT=self.port, PGUSER="postgres", PATH=f"{bin_dir()}:{os.environ['PATH']}"
+        )
 
     def run(self, *args, **env):
         result = subprocess.run(list(args), env=dict(self.env, **env), capture_output=True, text=True, timeout=300)
@@ -50,34 +52,66 @@ class Server:
 
     def snapshot(self, database):
         """Row count of every table and partition, the partition tree, and the sequences."""
-        tables = [name for (name,) in self.sql(database, """
+        tables = [
+            name
+            for (name,) in self.sql(
+                database,
+                """
             SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1""")]
-        counts = dict(self.sql(database, " UNION ALL ".join(
-            f"SELECT '{name}', count(*) FROM \"{name}\"" for name in tables)))
-        tree = self.sql(database, """
+            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1""",
+            )
+        ]
+        counts = dict(
+            self.sql(database, " UNION ALL ".join(f"SELECT '{name}', count(*) FROM \"{name}\"" for name in tables))
+        )
+        tree = self.sql(
+            database,
+            """
             SELECT p.relname, c.relname FROM pg_inherits i
-            JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent ORDER BY 1, 2""")
+            JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent ORDER BY 1, 2""",
+        )
         sequences = self.sql(database, "SELECT sequencename, last_value FROM pg_sequences ORDER BY 1")
         return counts, tree, sequences
 
 
 def _fill():
     """Rows in plain, HASH-partitioned and LIST-partitioned tables, and accounts."""
-    classifiers = [BrokerClassifier.objects.create(brokerName="Backup", brokerVersion="1", classifierName=f"c{i}",
-                                                   classifierParams="") for i in range(2)]
+    classifiers = [
+        BrokerClassifier.objects.create(
+            brokerName="Backup", brokerVersion="1", classifierName=f"c{i}", classifierParams=""
+        )
+        for i in range(2)
+    ]
     DiaObject.objects.bulk_create(DiaObject(diaObjectId=i, ra=10.0 + i, decl=-5.0) for i in range(40))
     DiaSource.objects.bulk_create(
-        DiaSource(diaSourceId=i * 100 + j, diaObjectId=i, midPointTai=60000.0 + j, filterName="r", ra=10.0 + i,
-                  decl=-5.0, psFlux=100.0 + j, psFluxErr=1.0, snr=100.0) for i in range(40) for j in range(5))
+        DiaSource(
+            diaSourceId=i * 100 + j,
+            diaObjectId=i,
+            midPointTai=60000.0 + j,
+            filterName="r",
+            ra=10.0 + i,
+            decl=-5.0,
+            psFlux=100.0 + j,
+            psFluxErr=1.0,
+            snr=100.0,
+        )
+        for i in range(40)
+        for j in range(5)
+    )
     for classifier in classifiers:
         for alert in range(30):
-            message = BrokerMessage.objects.create(classifierId=classifier.classifierId, alertId=alert,
-                                                   diaSourceId=alert)
+            message = BrokerMessage.objects.create(
+                classifierId=classifier.classifierId, alertId=alert, diaSourceId=alert
+            )
             BrokerClassification.objects.bulk_create(
-                BrokerClassification(classifierId=classifier.classifierId, brokerMessageId=message.brokerMessageId,
-                                     classId=class_id, probability=p)
-                for class_id, p in ((111, 0.7), (112, 0.2), (113, 0.1)))
+                BrokerClassification(
+                    classifierId=classifier.classifierId,
+                    brokerMessageId=message.brokerMessageId,
+                    classId=class_id,
+                    probability=p,
+                )
+                for class_id, p in ((111, 0.7), (112, 0.2), (113, 0.1))
+            )
     User.objects.create_user("backup-check", "b@example.org", "a long enough passphrase")
 
 
@@ -114,8 +148,15 @@ def test_dump_drop_restore_round_trip(embedded_postgres, tmp_path):
     os.utime(old, (time.time() - 30 * 86400,) * 2)
     password_file = tmp_path / "db_password"
     password_file.write_text("unused-with-trust-auth")
-    server.run("/bin/sh", "-c", _backup_script(), BACKUP_DIR=str(backups), PGDATABASE=database,
-               DB_PASS_FILE=str(password_file), BACKUP_KEEP_DAYS="14")
+    server.run(
+        "/bin/sh",
+        "-c",
+        _backup_script(),
+        BACKUP_DIR=str(backups),
+        PGDATABASE=database,
+        DB_PASS_FILE=str(password_file),
+        BACKUP_KEEP_DAYS="14",
+    )
     dumps = sorted(backups.glob("tom_desc-*.dump"))
     assert len(dumps) == 1 and dumps[0] != old, "the new dump is kept, the 30-day-old one removed"
     assert not list(backups.glob(".tom_desc-*"))  # no partial file left behind
@@ -133,8 +174,11 @@ def test_dump_drop_restore_round_trip(embedded_postgres, tmp_path):
     assert after == before
 
     # The trigger that gives a new classifier its partitions came back too.
-    server.sql(database, """INSERT INTO elasticc_brokerclassifier
+    server.sql(
+        database,
+        """INSERT INTO elasticc_brokerclassifier
         ("brokerName", "brokerVersion", "classifierName", "classifierParams", modified)
-        VALUES ('Restored', '1', 'new', '', now())""")
+        VALUES ('Restored', '1', 'new', '', now())""",
+    )
     assert len(server.snapshot(database)[1]) > len(after[1])
     server.sql("postgres", f'DROP DATABASE "{database}" WITH (FORCE)')

@@ -1,7 +1,8 @@
 """The broker lists the deployments mount are valid brokerpoll configuration files."""
+
 import pytest
 
-from elasticc.stream.consumer import load_broker_configs
+from elasticc.stream.brokerconfig import load_broker_configs
 from ops.tests.deploytools import K8S_DIR, REPO_DIR
 
 SHIPPED = [REPO_DIR / "docker" / "brokers.yaml", *sorted(K8S_DIR.glob("**/brokers.yaml"))]

@@ -1,5 +1,6 @@
 """Every `manage.py` command that docker-compose.yml and the Kubernetes manifests start exists,
 and its arguments parse: a renamed command or option breaks this test, not a deployment."""
+
 import re
 import shlex
 
@@ -43,8 +44,15 @@ INVOCATIONS = sorted({(where, tuple(args)) for where, args in [*_compose_invocat
 
 def test_the_manifests_start_the_expected_commands():
     started = {args[0] for _where, args in INVOCATIONS}
-    assert {"migrate", "brokerpoll", "long_query_runner", "fakebroker", "send_elasticc_alerts",
-            "refresh_metrics", "prune_queries"} <= started
+    assert {
+        "migrate",
+        "brokerpoll",
+        "long_query_runner",
+        "fakebroker",
+        "send_elasticc_alerts",
+        "refresh_metrics",
+        "prune_queries",
+    } <= started
 
 
 @pytest.mark.parametrize("where,args", INVOCATIONS, ids=[f"{w}:{a[0]}" for w, a in INVOCATIONS])

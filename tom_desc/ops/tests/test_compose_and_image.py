@@ -1,5 +1,6 @@
 """docker-compose.yml passes `docker compose config -q` (the real Compose v2 binary), and the
 Dockerfile passes hadolint and keeps the promises the manifests rely on."""
+
 import json
 import re
 
@@ -25,7 +26,9 @@ def test_compose_config_is_valid(profile):
 def test_compose_rejects_a_broken_file(tmp_path):
     """Control: the binary's exit status really reports errors (the wheel's wrapper script does not)."""
     broken = tmp_path / "docker-compose.yml"
-    broken.write_text(COMPOSE_FILE.read_text().replace("condition: service_healthy", "condition: when_it_feels_like_it", 1))
+    broken.write_text(
+        COMPOSE_FILE.read_text().replace("condition: service_healthy", "condition: when_it_feels_like_it", 1)
+    )
     result = compose("config", "-q", file=broken)
     assert result.returncode != 0
     assert "depends_on.postgres.condition" in result.stderr
@@ -36,8 +39,16 @@ def test_compose_services_and_order():
     assert result.returncode == 0, result.stderr
     config = json.loads(result.stdout)
     services = config["services"]
-    assert set(services) == {"postgres", "kafka", "migrate", "web", "brokerpoll", "long_query_runner",
-                             "fakebroker", "alert_sender"}
+    assert set(services) == {
+        "postgres",
+        "kafka",
+        "migrate",
+        "web",
+        "brokerpoll",
+        "long_query_runner",
+        "fakebroker",
+        "alert_sender",
+    }
     assert services["fakebroker"]["profiles"] == ["demo"] and services["alert_sender"]["profiles"] == ["demo"]
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
@@ -91,8 +102,14 @@ def test_dockerfile_promises():
     # Only what the image needs goes into the build context.
     ignore = (REPO_DIR / ".dockerignore").read_text().splitlines()
     assert "*" in ignore
-    for kept in ("!pyproject.toml", "!package.json", "!package-lock.json", "!tom_desc/",
-                 "!docker/gunicorn.conf.py", "!docker/healthcheck.py"):
+    for kept in (
+        "!pyproject.toml",
+        "!package.json",
+        "!package-lock.json",
+        "!tom_desc/",
+        "!docker/gunicorn.conf.py",
+        "!docker/healthcheck.py",
+    ):
         assert kept in ignore
 
 
@@ -101,8 +118,11 @@ def test_image_assets_are_the_npm_packages_the_settings_serve():
     from django.conf import settings
 
     packages = set(json.loads((REPO_DIR / "package.json").read_text())["dependencies"])
-    vendor = [path for prefix, path in (d for d in settings.STATICFILES_DIRS if isinstance(d, tuple))
-              if prefix.startswith("vendor/")]
+    vendor = [
+        path
+        for prefix, path in (d for d in settings.STATICFILES_DIRS if isinstance(d, tuple))
+        if prefix.startswith("vendor/")
+    ]
     assert vendor
     for path in vendor:
         relative = path.relative_to(settings.NODE_MODULES_DIR)

@@ -1,16 +1,17 @@
 """/healthz and /readyz: JSON, no login, and /readyz reports what is wrong with a 503."""
+
 import json
 import os
 import runpy
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 from django.db import connection
 
+from devstack import gunicorn
 from devstack.postgres import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -85,11 +86,21 @@ def test_container_healthcheck_script(live_server_url):
     """docker/healthcheck.py (the image's HEALTHCHECK) passes on a live server, fails on a dead port."""
     port = live_server_url.rsplit(":", 1)[1]
     script = str(REPO_DIR / "docker" / "healthcheck.py")
-    ok = subprocess.run([sys.executable, script], env=dict(os.environ, GUNICORN_BIND=f"127.0.0.1:{port}"),
-                        capture_output=True, text=True, timeout=30)
+    ok = subprocess.run(
+        [sys.executable, script],
+        env=dict(os.environ, GUNICORN_BIND=f"127.0.0.1:{port}"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert ok.returncode == 0, ok.stderr
-    dead = subprocess.run([sys.executable, script], env=dict(os.environ, GUNICORN_BIND=f"127.0.0.1:{free_port()}"),
-                          capture_output=True, text=True, timeout=30)
+    dead = subprocess.run(
+        [sys.executable, script],
+        env=dict(os.environ, GUNICORN_BIND=f"127.0.0.1:{free_port()}"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert dead.returncode == 1
     assert "healthcheck" in dead.stderr
 
@@ -99,24 +110,22 @@ def test_database_down_means_alive_but_not_ready(tmp_path):
     """A gunicorn (started with docker/gunicorn.conf.py) whose database does not answer:
     /healthz stays 200 so Kubernetes does not restart it, /readyz is 503 with a reason."""
     port = free_port()
-    env = dict(os.environ,
-               DATABASE_URL=f"postgres://nobody@127.0.0.1:{free_port()}/nothing?connect_timeout=2",
-               DB_CONN_MAX_AGE="0", GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="1",
-               STATIC_MANIFEST="0", PYTHONPATH=str(PROJECT_DIR))
-    log = open(tmp_path / "gunicorn.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", str(REPO_DIR / "docker" / "gunicorn.conf.py"),
-                             "tom_desc.wsgi:application"], cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"postgres://nobody@127.0.0.1:{free_port()}/nothing?connect_timeout=2",
+        DB_CONN_MAX_AGE="0",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS="1",
+        STATIC_MANIFEST="0",
+        PYTHONPATH=str(PROJECT_DIR),
+    )
+    log_path = tmp_path / "gunicorn.log"
+    config = ["--config", str(REPO_DIR / "docker" / "gunicorn.conf.py")]
+    proc = gunicorn.start(port, env, log_path, workers=1, extra_args=config)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                alive = requests.get(url + "/healthz", headers=PROBE, timeout=120)
-                break
-            except requests.ConnectionError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError((tmp_path / "gunicorn.log").read_text()[-3000:])
-                time.sleep(0.2)
+        gunicorn.wait_until_serving(url, proc, log_path, timeout=120)
+        alive = requests.get(url + "/healthz", headers=PROBE, timeout=120)
         assert alive.status_code == 200 and alive.json() == {"status": "ok"}
         ready = requests.get(url + "/readyz", headers=PROBE, timeout=60)
         assert ready.status_code == 503
@@ -127,12 +136,16 @@ def test_database_down_means_alive_but_not_ready(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
-        log.close()
 
 
 def test_gunicorn_conf_reads_the_environment(monkeypatch):
-    for name, value in {"GUNICORN_WORKERS": "7", "GUNICORN_TIMEOUT": "123", "GUNICORN_MAX_REQUESTS": "55",
-                        "GUNICORN_BIND": "127.0.0.1:9999,[::1]:9999", "LOG_LEVEL": "WARNING"}.items():
+    for name, value in {
+        "GUNICORN_WORKERS": "7",
+        "GUNICORN_TIMEOUT": "123",
+        "GUNICORN_MAX_REQUESTS": "55",
+        "GUNICORN_BIND": "127.0.0.1:9999,[::1]:9999",
+        "LOG_LEVEL": "WARNING",
+    }.items():
         monkeypatch.setenv(name, value)
     config = runpy.run_path(str(REPO_DIR / "docker" / "gunicorn.conf.py"))
     assert config["workers"] == 7

@@ -1,5 +1,6 @@
 """Every Kubernetes manifest renders with kustomize and validates strictly, and every workload
 is locked down: non-root, resources set, no privilege escalation, ALL capabilities dropped."""
+
 import re
 import shutil
 
@@ -38,8 +39,9 @@ def test_every_rendering_validates_strictly(rendered):
 def test_the_validator_rejects_unknown_fields(tmp_path):
     """Control: the same validation call fails on a manifest with a misspelt field."""
     bad = tmp_path / "bad.yaml"
-    bad.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
-                                   "data": {}, "dataa": {}}))
+    bad.write_text(
+        yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {}, "dataa": {}})
+    )
     result = validate([bad])
     assert result.returncode != 0
     assert "dataa" in result.stdout + result.stderr
@@ -50,16 +52,20 @@ def test_every_container_is_locked_down(rendered, name):
     _path, docs = rendered[name]
     workloads = list(pod_specs(docs))
     assert len(workloads) >= 9
-    claim_templates = {f"StatefulSet/{doc['metadata']['name']}": doc["spec"].get("volumeClaimTemplates", [])
-                       for doc in docs if doc["kind"] == "StatefulSet"}
+    claim_templates = {
+        f"StatefulSet/{doc['metadata']['name']}": doc["spec"].get("volumeClaimTemplates", [])
+        for doc in docs
+        if doc["kind"] == "StatefulSet"
+    }
     for workload, template in workloads:
         spec = template["spec"]
         pod_sc = spec.get("securityContext", {})
         assert spec.get("automountServiceAccountToken") is False, workload
         assert pod_sc.get("seccompProfile", {}).get("type") == "RuntimeDefault", workload
         volumes = {volume["name"]: volume for volume in spec.get("volumes", [])}
-        volumes.update({claim["metadata"]["name"]: {"persistentVolumeClaim": claim}
-                        for claim in claim_templates.get(workload, [])})
+        volumes.update(
+            {claim["metadata"]["name"]: {"persistentVolumeClaim": claim} for claim in claim_templates.get(workload, [])}
+        )
         for container in spec.get("initContainers", []) + spec["containers"]:
             where = f"{name}: {workload}/{container['name']}"
             sc = container.get("securityContext", {})
@@ -95,8 +101,9 @@ def test_web_probes_and_rollout(rendered, name):
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         headers = {h["name"]: h["value"] for h in container[probe]["httpGet"]["httpHeaders"]}
         assert headers == {"Host": "localhost"}
-    config = next(doc for doc in docs if doc["kind"] == "ConfigMap"
-                  and doc["metadata"]["name"].startswith("tom-desc-config"))
+    config = next(
+        doc for doc in docs if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].startswith("tom-desc-config")
+    )
     assert "localhost" in config["data"]["ALLOWED_HOSTS"].split(","), "the probes' Host must be allowed"
     ingress = next(doc for doc in docs if doc["kind"] == "Ingress")
     assert ingress["spec"]["tls"][0]["hosts"] == [ingress["spec"]["rules"][0]["host"]]
@@ -159,12 +166,22 @@ def test_no_secret_values_are_rendered(rendered, name):
 def test_required_objects_are_there(rendered):
     _path, docs = rendered["base"]
     kinds = {(doc["kind"], doc["metadata"]["name"]) for doc in docs}
-    for wanted in [("Namespace", "tom-desc"), ("StatefulSet", "tom-desc-postgres"), ("Service", "tom-desc-postgres"),
-                   ("Deployment", "tom-desc-web"), ("Service", "tom-desc-web"), ("Ingress", "tom-desc"),
-                   ("Deployment", "tom-desc-brokerpoll"), ("Deployment", "tom-desc-long-query-runner"),
-                   ("CronJob", "tom-desc-send-alerts"), ("CronJob", "tom-desc-refresh-metrics"),
-                   ("CronJob", "tom-desc-prune-queries"), ("CronJob", "tom-desc-pg-backup"),
-                   ("Job", "tom-desc-migrate"), ("PersistentVolumeClaim", "tom-desc-backups")]:
+    for wanted in [
+        ("Namespace", "tom-desc"),
+        ("StatefulSet", "tom-desc-postgres"),
+        ("Service", "tom-desc-postgres"),
+        ("Deployment", "tom-desc-web"),
+        ("Service", "tom-desc-web"),
+        ("Ingress", "tom-desc"),
+        ("Deployment", "tom-desc-brokerpoll"),
+        ("Deployment", "tom-desc-long-query-runner"),
+        ("CronJob", "tom-desc-send-alerts"),
+        ("CronJob", "tom-desc-refresh-metrics"),
+        ("CronJob", "tom-desc-prune-queries"),
+        ("CronJob", "tom-desc-pg-backup"),
+        ("Job", "tom-desc-migrate"),
+        ("PersistentVolumeClaim", "tom-desc-backups"),
+    ]:
         assert wanted in kinds, wanted
     commands = {name: template["spec"]["containers"][0].get("command") for name, template in pod_specs(docs)}
     assert commands["CronJob/tom-desc-send-alerts"][2:] == ["send_elasticc_alerts", "--added-days", "1", "--do"]
@@ -206,6 +223,14 @@ def test_spin_overlay_takes_the_identity_from_one_file(tmp_path):
             assert doc["spec"]["storageClassName"] == "nfs-client"
 
 
-def test_postgres_init_script_is_the_same_for_compose_and_kubernetes():
-    compose = (K8S_DIR.parent / "docker" / "postgres-initdb.sh").read_text()
-    assert (K8S_DIR / "base" / "postgres-initdb.sh").read_text() == compose
+def test_compose_and_kubernetes_share_one_postgres_init_script():
+    """One file: the ConfigMap is generated from k8s/base/postgres-initdb.sh and compose mounts it."""
+    import yaml
+
+    compose = yaml.safe_load((K8S_DIR.parent / "docker-compose.yml").read_text())
+    mounts = [v for service in compose["services"].values() for v in service.get("volumes", []) if isinstance(v, str)]
+    assert "./k8s/base/postgres-initdb.sh:/docker-entrypoint-initdb.d/10-tom-desc.sh:ro" in mounts
+    kustomization = yaml.safe_load((K8S_DIR / "base" / "kustomization.yaml").read_text())
+    files = [f for gen in kustomization["configMapGenerator"] for f in gen.get("files", [])]
+    assert "10-tom-desc.sh=postgres-initdb.sh" in files
+    assert not (K8S_DIR.parent / "docker" / "postgres-initdb.sh").exists()

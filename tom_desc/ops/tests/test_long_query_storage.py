@@ -1,5 +1,6 @@
 """Long-query results are written by the runners and served by the web pods: both must see the
 same writable directory (the image's root filesystem is read-only), in compose and in Kubernetes."""
+
 import pytest
 import yaml
 

@@ -1,5 +1,6 @@
 """Secrets: templates only in git, one list of keys everywhere, a generator for compose and
 Kubernetes, and the PostgreSQL init script that turns db_password into the app's role."""
+
 import importlib.util
 import os
 import stat
@@ -37,8 +38,11 @@ def test_one_list_of_secret_keys_everywhere():
     assert keys == set(compose["secrets"])
     # Every mounted secret file a setting names is a key of the Secret.
     config = (K8S_DIR / "base" / "config.env").read_text()
-    named = {line.split("=", 1)[1].rsplit("/", 1)[1] for line in config.splitlines()
-             if line.split("=", 1)[0].endswith("_FILE")}
+    named = {
+        line.split("=", 1)[1].rsplit("/", 1)[1]
+        for line in config.splitlines()
+        if line.split("=", 1)[0].endswith("_FILE")
+    }
     assert named and named <= keys
     assert {"db_ro_password", "db_admin_ro_password"} <= named
 
@@ -107,8 +111,11 @@ def test_k8s_mode_prints_a_valid_complete_secret(tmp_path):
     check = validate([manifest])
     assert check.returncode == 0, check.stdout
     (secret,) = documents(result.stdout)
-    assert secret["metadata"] == {"name": "tom-desc-secrets", "namespace": "tom-desc",
-                                  "labels": {"app.kubernetes.io/part-of": "tom-desc"}}
+    assert secret["metadata"] == {
+        "name": "tom-desc-secrets",
+        "namespace": "tom-desc",
+        "labels": {"app.kubernetes.io/part-of": "tom-desc"},
+    }
     assert set(secret["stringData"]) == set(_template()["stringData"])
     assert secret["stringData"]["db_password"] == "kept-from-compose"
     assert all(len(value) >= 16 for value in secret["stringData"].values())
@@ -117,7 +124,7 @@ def test_k8s_mode_prints_a_valid_complete_secret(tmp_path):
 
 
 def test_postgres_init_script_creates_the_app_role(embedded_postgres, tmp_path):
-    """docker/postgres-initdb.sh as the postgres image runs it: psql on the superuser
+    """k8s/base/postgres-initdb.sh as the postgres image runs it: psql on the superuser
     connection, the password read from the mounted secret file."""
     if embedded_postgres is None:
         pytest.skip("needs the embedded PostgreSQL")
@@ -125,43 +132,65 @@ def test_postgres_init_script_creates_the_app_role(embedded_postgres, tmp_path):
     role, database = f"tom desc {suffix}", f"tom_desc_init_{suffix}"
     password = tmp_path / "db_password"
     # With a trailing newline, as `echo ... > file` writes it; Django strips it when reading.
-    password.write_text("it's a \"quoted\" secret\n")
-    env = dict(os.environ, PATH=f"{bin_dir()}:{os.environ['PATH']}", PGHOST="127.0.0.1",
-               PGPORT=str(embedded_postgres.port), POSTGRES_USER="postgres", POSTGRES_DB="postgres",
-               TOM_DESC_DB_USER=role, TOM_DESC_DB_NAME=database, TOM_DESC_DB_PASS_FILE=str(password))
-    result = subprocess.run(["sh", str(REPO_DIR / "docker" / "postgres-initdb.sh")], env=env,
-                            capture_output=True, text=True, timeout=60)
+    password.write_text('it\'s a "quoted" secret\n')
+    env = dict(
+        os.environ,
+        PATH=f"{bin_dir()}:{os.environ['PATH']}",
+        PGHOST="127.0.0.1",
+        PGPORT=str(embedded_postgres.port),
+        POSTGRES_USER="postgres",
+        POSTGRES_DB="postgres",
+        TOM_DESC_DB_USER=role,
+        TOM_DESC_DB_NAME=database,
+        TOM_DESC_DB_PASS_FILE=str(password),
+    )
+    result = subprocess.run(
+        ["sh", str(REPO_DIR / "k8s" / "base" / "postgres-initdb.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
-    with psycopg.connect(host="127.0.0.1", port=embedded_postgres.port, user="postgres", dbname="postgres",
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        host="127.0.0.1", port=embedded_postgres.port, user="postgres", dbname="postgres", autocommit=True
+    ) as conn:
         try:
-            row = conn.execute("SELECT rolcanlogin, rolcreaterole, rolsuper, rolpassword FROM pg_authid "
-                               "WHERE rolname = %s", [role]).fetchone()
+            row = conn.execute(
+                "SELECT rolcanlogin, rolcreaterole, rolsuper, rolpassword FROM pg_authid WHERE rolname = %s", [role]
+            ).fetchone()
             assert row[:3] == (True, True, False)
             assert row[3].startswith("SCRAM-SHA-256$")  # a password was set, stored hashed
-            owner = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s",
-                                 [database]).fetchone()
+            owner = conn.execute(
+                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [database]
+            ).fetchone()
             assert owner == (role,)
             # The password that was set is the file's: SCRAM verifier derived from it matches.
             assert _scram_matches(row[3], password.read_text().strip())
             # In the new database only the app's role may take advisory locks.
-            with psycopg.connect(host="127.0.0.1", port=embedded_postgres.port, user="postgres",
-                                 dbname=database) as db:
-                grants = dict(db.execute(
-                    "SELECT p.oid::regprocedure::text, array_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
-                    "ELSE pg_get_userbyid(a.grantee) END) "
-                    "FROM pg_proc p LEFT JOIN LATERAL aclexplode(p.proacl) a ON true "
-                    "WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname LIKE 'pg\\_%advisory%' "
-                    "GROUP BY 1").fetchall())
+            with psycopg.connect(host="127.0.0.1", port=embedded_postgres.port, user="postgres", dbname=database) as db:
+                grants = dict(
+                    db.execute(
+                        "SELECT p.oid::regprocedure::text, array_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+                        "ELSE pg_get_userbyid(a.grantee) END) "
+                        "FROM pg_proc p LEFT JOIN LATERAL aclexplode(p.proacl) a ON true "
+                        "WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname LIKE 'pg\\_%advisory%' "
+                        "GROUP BY 1"
+                    ).fetchall()
+                )
             assert "pg_advisory_lock(bigint)" in grants and len(grants) >= 16, grants
             assert all(sorted(grantees) == sorted(["postgres", role]) for grantees in grants.values()), grants
         finally:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
-    missing = subprocess.run(["sh", str(REPO_DIR / "docker" / "postgres-initdb.sh")],
-                             env=dict(env, TOM_DESC_DB_PASS_FILE=str(tmp_path / "absent")),
-                             capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        ["sh", str(REPO_DIR / "k8s" / "base" / "postgres-initdb.sh")],
+        env=dict(env, TOM_DESC_DB_PASS_FILE=str(tmp_path / "absent")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode == 1 and "missing or empty" in missing.stderr
 
 

@@ -1,4 +1,5 @@
 """export_users / import_users: a round trip restores every account exactly, and import is idempotent."""
+
 import json
 import os
 import stat
@@ -15,8 +16,9 @@ def _make_accounts():
     admins = Group.objects.get(name="elasticc_admin")
     brokers = Group.objects.get(name="elasticc_broker")
     extra = Group.objects.create(name="ops-test-observers")
-    alice = User.objects.create_user("alice", "alice@example.org", "correct horse battery", first_name="Alice",
-                                     last_name="Liddell")
+    alice = User.objects.create_user(
+        "alice", "alice@example.org", "correct horse battery", first_name="Alice", last_name="Liddell"
+    )
     alice.groups.add(admins, extra)
     alice.user_permissions.add(Permission.objects.get(content_type__app_label="auth", codename="view_group"))
     bob = User.objects.create_user("bob", "bob@example.org", "another long passphrase", is_staff=True)
@@ -65,8 +67,9 @@ def test_round_trip_after_deleting_users(tmp_path, capsys):
     assert alice.has_perm("auth.view_group")
     bob = User.objects.get(username="bob")
     assert bob.is_staff and not bob.is_superuser and bob.check_password("another long passphrase")
-    assert dict(Token.objects.exclude(user__username=anonymous_username())
-                .values_list("user__username", "key")) == tokens
+    assert (
+        dict(Token.objects.exclude(user__username=anonymous_username()).values_list("user__username", "key")) == tokens
+    )
     carol = User.objects.get(username="carol")
     assert not carol.is_active and not carol.has_usable_password()
     assert User.objects.get(username="root").is_superuser
@@ -105,10 +108,15 @@ def test_import_is_idempotent_and_updates_changed_accounts(tmp_path, capsys):
 
 @pytest.mark.django_db
 def test_anonymous_user_in_a_file_is_skipped(tmp_path, capsys):
-    data = {"format": "tom_desc.users", "version": 1, "groups": [], "users": [
-        {"username": anonymous_username(), "password": "!", "is_active": True},
-        {"username": "dave", "password": "!", "email": "dave@example.org"},
-    ]}
+    data = {
+        "format": "tom_desc.users",
+        "version": 1,
+        "groups": [],
+        "users": [
+            {"username": anonymous_username(), "password": "!", "is_active": True},
+            {"username": "dave", "password": "!", "email": "dave@example.org"},
+        ],
+    }
     path = tmp_path / "users.json"
     path.write_text(json.dumps(data))
     before = User.objects.filter(username=anonymous_username()).values().first()
@@ -120,13 +128,18 @@ def test_anonymous_user_in_a_file_is_skipped(tmp_path, capsys):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("content, message", [
-    ("not json", "is not JSON"),
-    ('{"format": "something else", "users": []}', "not a user export"),
-    ('{"format": "tom_desc.users", "version": 99, "users": []}', "unsupported user export version 99"),
-    ('{"format": "tom_desc.users", "version": 1, "users": [{"username": "x", "is_staff": "yes"}]}',
-     "users[0].is_staff must be true or false"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("not json", "is not JSON"),
+        ('{"format": "something else", "users": []}', "not a user export"),
+        ('{"format": "tom_desc.users", "version": 99, "users": []}', "unsupported user export version 99"),
+        (
+            '{"format": "tom_desc.users", "version": 1, "users": [{"username": "x", "is_staff": "yes"}]}',
+            "users[0].is_staff must be true or false",
+        ),
+    ],
+)
 def test_invalid_files_change_nothing(tmp_path, content, message):
     User.objects.create_user("erin", "erin@example.org", "a passphrase of sorts")
     before = sorted(User.objects.values_list("username", "email", "password"))

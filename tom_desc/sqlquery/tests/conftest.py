@@ -1,4 +1,5 @@
 """Fixtures of the sqlquery tests: users of each kind and clients logged in as them."""
+
 import json
 
 import pytest
@@ -50,10 +51,13 @@ def runner_env(results_dir=None, **extra) -> dict:
 
     conf = connection.settings_dict
     password = f":{conf['PASSWORD']}" if conf.get("PASSWORD") else ""
-    env = dict(os.environ, DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "test"),
-               DATABASE_URL=f"postgres://{conf['USER'] or 'postgres'}{password}@{conf['HOST']}:{conf['PORT']}/"
-                            f"{conf['NAME']}",
-               PYTHONPATH=str(PROJECT_DIR), **{k: str(v) for k, v in extra.items()})
+    env = dict(
+        os.environ,
+        DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "test"),
+        DATABASE_URL=f"postgres://{conf['USER'] or 'postgres'}{password}@{conf['HOST']}:{conf['PORT']}/{conf['NAME']}",
+        PYTHONPATH=str(PROJECT_DIR),
+        **{k: str(v) for k, v in extra.items()},
+    )
     if results_dir is not None:
         env["SQLQUERY_RESULTS_DIR"] = str(results_dir)
     return env
@@ -66,8 +70,14 @@ def start_runner(env: dict, *args: str, lean: bool = True):
 
     if lean:
         env = dict(env, DJANGO_SETTINGS_MODULE="sqlquery.runner_settings")
-    return subprocess.Popen([sys.executable, "manage.py", "long_query_runner", "--poll-interval", "0.2", *args],
-                            cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "long_query_runner", "--poll-interval", "0.2", *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_for_status(query_id, statuses, timeout: float = 60):

@@ -1,4 +1,5 @@
 """sql_query_tom_db.py (the analysts' client) against a live gunicorn: sync, async and error paths."""
+
 import csv
 import importlib.util
 import subprocess
@@ -12,8 +13,7 @@ from sqlquery.tests.conftest import PROJECT_DIR, runner_env, start_runner
 
 SCRIPT = PROJECT_DIR.parent / "sql_query_tom_db.py"
 PASSWORD = "Client-Test-pw-9731"
-SQL = ('SELECT "classId", gentype, description FROM elasticc_gentypeofclassid '
-       'WHERE "classId" = 113 ORDER BY gentype')
+SQL = 'SELECT "classId", gentype, description FROM elasticc_gentypeofclassid WHERE "classId" = 113 ORDER BY gentype'
 
 
 def client_module():
@@ -33,8 +33,12 @@ def account(django_user_model, tmp_path):
     token, _ = Token.objects.get_or_create(user=user)
     (tmp_path / "pw").write_text(PASSWORD + "\n")
     (tmp_path / "token").write_text(token.key)
-    return {"user": user, "password_file": str(tmp_path / "pw"), "token": token.key,
-            "token_file": str(tmp_path / "token")}
+    return {
+        "user": user,
+        "password_file": str(tmp_path / "pw"),
+        "token": token.key,
+        "token_file": str(tmp_path / "token"),
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -48,9 +52,17 @@ def test_sync_table_csv_and_token(live_server_url, account, tmp_path):
     assert lines[-1] == "(6 rows)"
 
     out = tmp_path / "rows.csv"
-    result = run_client("--url", live_server_url, "--token-file", account["token_file"], "--csv", str(out),
-                        'SELECT "classId", gentype FROM elasticc_gentypeofclassid WHERE "classId" IN %(c)s '
-                        'ORDER BY 2', "--list-param", "c=113,121")
+    result = run_client(
+        "--url",
+        live_server_url,
+        "--token-file",
+        account["token_file"],
+        "--csv",
+        str(out),
+        'SELECT "classId", gentype FROM elasticc_gentypeofclassid WHERE "classId" IN %(c)s ORDER BY 2',
+        "--list-param",
+        "c=113,121",
+    )
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(out.open()))
     assert rows[0] == ["classId", "gentype"] and ["121", "50"] in rows and len(rows) == 9
@@ -61,8 +73,9 @@ def test_errors_are_reported(live_server_url, account, tmp_path):
     result = run_client("--url", live_server_url, "--token", account["token"], "SELECT * FROM auth_user")
     assert result.returncode == 1 and "permission denied for table auth_user" in result.stderr
     (tmp_path / "bad").write_text("not the password")
-    result = run_client("--url", live_server_url, "--user", "sqlclient", "--password-file", str(tmp_path / "bad"),
-                        "SELECT 1")
+    result = run_client(
+        "--url", live_server_url, "--user", "sqlclient", "--password-file", str(tmp_path / "bad"), "SELECT 1"
+    )
     assert result.returncode == 1 and "login as 'sqlclient' failed" in result.stderr
     result = run_client("--url", live_server_url, "--token", "wrong", "SELECT 1")
     assert result.returncode == 1 and "HTTP 401" in result.stderr
@@ -80,13 +93,30 @@ def test_module_use_and_async(live_server_url, account, tmp_path):
 
     # --async: the client submits and polls while a runner (started afterwards) does the work.
     out = tmp_path / "async.csv"
-    client = subprocess.Popen([sys.executable, str(SCRIPT), "--url", live_server_url, "--user", "sqlclient",
-                               "--password-file", account["password_file"], "--async", "--output", str(out),
-                               'SELECT g, g * 2 AS twice FROM generate_series(1, %(n)s::int) g', "--param", "n=5000"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    client = subprocess.Popen(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--url",
+            live_server_url,
+            "--user",
+            "sqlclient",
+            "--password-file",
+            account["password_file"],
+            "--async",
+            "--output",
+            str(out),
+            "SELECT g, g * 2 AS twice FROM generate_series(1, %(n)s::int) g",
+            "--param",
+            "n=5000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     runner = start_runner(runner_env(), lean=False)  # the full site settings work too
     try:
-        stdout, stderr = client.communicate(timeout=180)
+        _stdout, stderr = client.communicate(timeout=180)
     finally:
         runner.terminate()
         runner.communicate(timeout=60)

@@ -5,6 +5,7 @@ roles and memberships, extensions, functions, large objects, server configuratio
 files (ALTER SYSTEM), row counts, and a file a successful COPY ... TO PROGRAM would
 create.
 """
+
 import os
 import time
 import uuid
@@ -12,7 +13,7 @@ import uuid
 import pytest
 from django.db import connection
 
-from elasticc.management.commands.send_elasticc_alerts import SEND_LOCK_KEY
+from elasticc.stream.sender import SEND_LOCK_KEY
 from sqlquery.tests.conftest import login, run_sql
 
 SENTINEL = f"/tmp/sqlquery-hostile-{uuid.uuid4().hex}"
@@ -21,10 +22,10 @@ SENTINEL = f"/tmp/sqlquery-hostile-{uuid.uuid4().hex}"
 def fingerprint() -> dict:
     queries = {
         "relations": "SELECT relname, relkind, coalesce(relacl::text, '') FROM pg_class "
-                     "WHERE relnamespace = 'public'::regnamespace ORDER BY 1",
+        "WHERE relnamespace = 'public'::regnamespace ORDER BY 1",
         "roles": "SELECT a.rolname, a.rolsuper, a.rolinherit, a.rolcreaterole, a.rolcreatedb, a.rolcanlogin, "
-                 "a.rolbypassrls, coalesce(r.rolconfig::text, ''), coalesce(a.rolpassword, '') "
-                 "FROM pg_authid a JOIN pg_roles r ON r.oid = a.oid ORDER BY 1",
+        "a.rolbypassrls, coalesce(r.rolconfig::text, ''), coalesce(a.rolpassword, '') "
+        "FROM pg_authid a JOIN pg_roles r ON r.oid = a.oid ORDER BY 1",
         "members": "SELECT roleid::regrole::text, member::regrole::text FROM pg_auth_members ORDER BY 1, 2",
         "extensions": "SELECT extname FROM pg_extension ORDER BY 1",
         "functions": "SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1",
@@ -32,7 +33,7 @@ def fingerprint() -> dict:
         "file_settings": "SELECT sourcefile, name, setting FROM pg_file_settings ORDER BY 1, 2",
         "db_settings": "SELECT setdatabase, setrole, setconfig::text FROM pg_db_role_setting ORDER BY 1, 2",
         "users": "SELECT id, username, is_superuser, password FROM auth_user ORDER BY id",
-        "classifiers": 'SELECT count(*) FROM elasticc_brokerclassifier',
+        "classifiers": "SELECT count(*) FROM elasticc_brokerclassifier",
         "taxonomy": 'SELECT count(*), sum("classId") FROM elasticc_gentypeofclassid',
     }
     with connection.cursor() as cur:
@@ -54,12 +55,16 @@ ESCAPES = {
     "create temp table": "CREATE TEMP TABLE evil (x int)",
     "create index": 'CREATE INDEX evil ON elasticc_brokerclassifier ("brokerName")',
     # DML
-    "insert": ('INSERT INTO elasticc_brokerclassifier ("brokerName", "brokerVersion", "classifierName", '
-               '"classifierParams", modified) VALUES (\'x\', \'x\', \'x\', \'x\', now())'),
+    "insert": (
+        'INSERT INTO elasticc_brokerclassifier ("brokerName", "brokerVersion", "classifierName", '
+        "\"classifierParams\", modified) VALUES ('x', 'x', 'x', 'x', now())"
+    ),
     "update auth_user": "UPDATE auth_user SET is_superuser = true",
     "delete": "DELETE FROM elasticc_gentypeofclassid",
-    "merge": ('MERGE INTO elasticc_gentypeofclassid t USING (SELECT 1 AS x) s ON false '
-              'WHEN NOT MATCHED THEN INSERT ("classId", gentype, description) VALUES (1, 1, \'x\')'),
+    "merge": (
+        "MERGE INTO elasticc_gentypeofclassid t USING (SELECT 1 AS x) s ON false "
+        "WHEN NOT MATCHED THEN INSERT (\"classId\", gentype, description) VALUES (1, 1, 'x')"
+    ),
     "nextval": "SELECT nextval('elasticc_brokermessage_id_seq')",
     "select for update": "SELECT * FROM elasticc_gentypeofclassid FOR UPDATE",
     "lock": "LOCK TABLE elasticc_brokerclassifier IN ACCESS EXCLUSIVE MODE",
@@ -122,10 +127,24 @@ ESCAPES = {
     "a partition directly": "SELECT * FROM elasticc_diatruth_p00",
 }
 # The tables above exist: these must fail on privileges, not on a name.
-READS = ["auth_user", "auth_user password", "api tokens", "sessions", "pg_authid", "long queries of others",
-         "truth for non-admin", "objects for non-admin", "a partition directly", "set role", "reset role",
-         "advisory lock", "the sender's lock", "advisory lock, two keys", "advisory xact lock",
-         "advisory shared lock"]
+READS = [
+    "auth_user",
+    "auth_user password",
+    "api tokens",
+    "sessions",
+    "pg_authid",
+    "long queries of others",
+    "truth for non-admin",
+    "objects for non-admin",
+    "a partition directly",
+    "set role",
+    "reset role",
+    "advisory lock",
+    "the sender's lock",
+    "advisory lock, two keys",
+    "advisory xact lock",
+    "advisory shared lock",
+]
 
 
 @pytest.fixture
@@ -146,8 +165,14 @@ def test_refused_and_nothing_changed(plain_user, before, query):
 
 @pytest.mark.django_db
 def test_admin_cannot_escape_either(admin_user, before):
-    for query in (ESCAPES["auth_user"], ESCAPES["reset role"], ESCAPES["insert"], ESCAPES["copy to program"],
-                  ESCAPES["set session authorization"], "SELECT * FROM authtoken_token"):
+    for query in (
+        ESCAPES["auth_user"],
+        ESCAPES["reset role"],
+        ESCAPES["insert"],
+        ESCAPES["copy to program"],
+        ESCAPES["set session authorization"],
+        "SELECT * FROM authtoken_token",
+    ):
         status, body = run_sql(login(admin_user), query)
         assert status == 400, (query, body)
     assert fingerprint() == before
@@ -156,8 +181,10 @@ def test_admin_cannot_escape_either(admin_user, before):
 @pytest.mark.django_db
 def test_reset_role_stays_the_limited_role(plain_user, admin_user):
     for user, role in ((plain_user, "elasticc_ro"), (admin_user, "elasticc_admin_ro")):
-        status, body = run_sql(login(user), ["RESET ROLE", "SELECT current_user, session_user, "
-                                             "current_setting('transaction_read_only') AS ro"])
+        status, body = run_sql(
+            login(user),
+            ["RESET ROLE", "SELECT current_user, session_user, current_setting('transaction_read_only') AS ro"],
+        )
         assert status == 200, body
         assert body["rows"] == [{"current_user": role, "session_user": role, "ro": "on"}]
 
@@ -187,8 +214,9 @@ def test_switching_the_timeout_off_does_not_help(plain_user, settings, before):
 def test_cartesian_product_hits_the_row_cap(plain_user, settings, before):
     settings.SQLQUERY_ROW_LIMIT = 1000
     started = time.monotonic()
-    status, body = run_sql(login(plain_user), "SELECT a.g, b.g FROM generate_series(1, 100000) a(g), "
-                                              "generate_series(1, 100000) b(g)")
+    status, body = run_sql(
+        login(plain_user), "SELECT a.g, b.g FROM generate_series(1, 100000) a(g), generate_series(1, 100000) b(g)"
+    )
     assert status == 400 and "more than 1,000 rows" in body["error"] and "/db/submitsqlquery/" in body["error"]
     assert time.monotonic() - started < 20
     assert fingerprint() == before
@@ -199,8 +227,9 @@ def test_cartesian_product_hits_the_row_cap(plain_user, settings, before):
 def test_cartesian_aggregate_hits_the_timeout(plain_user, settings, before):
     settings.SQLQUERY_STATEMENT_TIMEOUT = 1
     started = time.monotonic()
-    status, body = run_sql(login(plain_user), "SELECT count(*) FROM generate_series(1, 100000) a(g), "
-                                              "generate_series(1, 100000) b(g)")
+    status, body = run_sql(
+        login(plain_user), "SELECT count(*) FROM generate_series(1, 100000) a(g), generate_series(1, 100000) b(g)"
+    )
     assert status == 400 and "time limit" in body["error"], body
     assert time.monotonic() - started < 10
     assert fingerprint() == before
@@ -212,8 +241,10 @@ def no_query_left_running(timeout: float = 5) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with connection.cursor() as cur:
-            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = ANY(%s) AND state <> 'idle'",
-                        [["elasticc_ro", "elasticc_admin_ro"]])
+            cur.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE usename = ANY(%s) AND state <> 'idle'",
+                [["elasticc_ro", "elasticc_admin_ro"]],
+            )
             if cur.fetchone()[0] == 0:
                 return True
         time.sleep(0.05)

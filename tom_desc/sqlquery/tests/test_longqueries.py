@@ -1,5 +1,6 @@
 """Long queries: submit -> a real runner process -> result files equal to the synchronous answer;
 ownership; runners that die or are stopped; pruning."""
+
 import csv
 import datetime as dt
 import io
@@ -70,7 +71,7 @@ def test_results_in_every_format_equal_the_synchronous_answer(plain_user, tmp_pa
     assert runner.returncode == 0, output
     assert "3 finished, 1 failed" in output
 
-    for fmt, queryid in ids.items():
+    for _fmt, queryid in ids.items():
         info = client.get(f"/db/checksqlquery/{queryid}/").json()
         assert info["status"] == "finished" and info["rows"] == 2500, info
         assert info["started"] and info["finished"] and info["error"] is None
@@ -159,9 +160,11 @@ def test_submit_validates_the_body(plain_user):
 
 # Streams rows at once, then sleeps on the last one while a classifier named "slow tail"
 # exists: a runner is killed while writing its file, and the test decides when the sleep ends.
-SLOW_TAIL = ("SELECT g FROM generate_series(1, %(n)s) g "
-             "WHERE g < %(n)s OR (SELECT true FROM pg_sleep(CASE WHEN EXISTS (SELECT FROM elasticc_brokerclassifier "
-             "WHERE \"classifierName\" = 'slow tail') THEN %(s)s ELSE 0 END))")
+SLOW_TAIL = (
+    "SELECT g FROM generate_series(1, %(n)s) g "
+    "WHERE g < %(n)s OR (SELECT true FROM pg_sleep(CASE WHEN EXISTS (SELECT FROM elasticc_brokerclassifier "
+    "WHERE \"classifierName\" = 'slow tail') THEN %(s)s ELSE 0 END))"
+)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -172,8 +175,9 @@ def test_a_killed_runner_leaves_no_query_started_forever(plain_user, tmp_path, s
     settings.SQLQUERY_RUNNER_STALE_AFTER = 3600  # the heartbeat is not what notices the death here
     client = login(plain_user)
     n = 100_000
-    slow = BrokerClassifier.objects.create(brokerName="test", brokerVersion="1", classifierName="slow tail",
-                                           classifierParams="")
+    slow = BrokerClassifier.objects.create(
+        brokerName="test", brokerVersion="1", classifierName="slow tail", classifierParams=""
+    )
     queryid = submit(client, SLOW_TAIL, {"n": n, "s": 120})
     env = runner_env(tmp_path, SQLQUERY_RUNNER_STALE_AFTER=3600)
     first = start_runner(env)
@@ -238,11 +242,14 @@ def test_dead_claims_are_requeued_then_failed(plain_user, tmp_path, settings):
     (tmp_path / f"{alive.id}.csv.ef.part").write_text("x\n")
     # Another "runner" (its own connection) holds the locks of `alive` and `stale`.
     conf = connection.settings_dict
-    with psycopg.connect(host=conf["HOST"], port=conf["PORT"], dbname=conf["NAME"], user=conf["USER"],
-                         autocommit=True) as other:
+    with psycopg.connect(
+        host=conf["HOST"], port=conf["PORT"], dbname=conf["NAME"], user=conf["USER"], autocommit=True
+    ) as other:
         for query in (alive, stale):
-            other.execute("SELECT pg_advisory_lock(%s, %s)",
-                          [longqueries.CLAIM_LOCK_NAMESPACE, longqueries.claim_lock_key(query.id)])
+            other.execute(
+                "SELECT pg_advisory_lock(%s, %s)",
+                [longqueries.CLAIM_LOCK_NAMESPACE, longqueries.claim_lock_key(query.id)],
+            )
         assert longqueries.Runner().recover_dead_claims() == 3
         for query in (no_lock, hopeless, alive, stale):
             query.refresh_from_db()
@@ -260,10 +267,12 @@ def test_dead_claims_are_requeued_then_failed(plain_user, tmp_path, settings):
 @pytest.mark.django_db
 def test_prune_removes_old_queries_and_files(plain_user, tmp_path, settings):
     settings.SQLQUERY_RESULTS_DIR = tmp_path
-    old = LongQuery.objects.create(user=plain_user, queries=["SELECT 1"], subdicts=[None], status="finished",
-                                   result_file="old.csv")
-    new = LongQuery.objects.create(user=plain_user, queries=["SELECT 1"], subdicts=[None], status="finished",
-                                   result_file="new.csv")
+    old = LongQuery.objects.create(
+        user=plain_user, queries=["SELECT 1"], subdicts=[None], status="finished", result_file="old.csv"
+    )
+    new = LongQuery.objects.create(
+        user=plain_user, queries=["SELECT 1"], subdicts=[None], status="finished", result_file="new.csv"
+    )
     LongQuery.objects.filter(id=old.id).update(submitted=timezone.now() - dt.timedelta(days=10))
     (tmp_path / "old.csv").write_text("x\n")
     (tmp_path / "new.csv").write_text("x\n")
@@ -283,7 +292,7 @@ def test_wide_results_are_written_in_smaller_batches(tmp_path):
     assert results.batch_rows(columns) == 400_000 // 61
     assert results.batch_rows(Columns(["a"], [encoding.INT8])) == results.BATCH
     rows = [tuple(range(g, g + 61)) for g in range(15_000)]
-    chunks = iter([rows[i:i + 5000] for i in range(0, len(rows), 5000)])
+    chunks = iter([rows[i : i + 5000] for i in range(0, len(rows), 5000)])
     assert results.write_parquet(tmp_path / "w.parquet", columns, chunks) == 15_000
     parquet = pq.ParquetFile(tmp_path / "w.parquet")
     assert [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)] == [10_000, 5_000]

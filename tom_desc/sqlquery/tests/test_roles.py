@@ -1,4 +1,5 @@
 """The read-only roles: their attributes, their grants, and how grants follow schema changes."""
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -15,25 +16,38 @@ def one(sql, params=None):
 
 
 def readable(role: str) -> set[str]:
-    return {name for (name,) in one("""
+    return {
+        name
+        for (name,) in one(
+            """
         SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace
           AND c.relkind IN ('r', 'p', 'v', 'm') AND has_table_privilege(%s, c.oid, 'SELECT')
-    """, [role])}
+    """,
+            [role],
+        )
+    }
 
 
 def test_roles_are_plain_logins():
-    rows = one("""SELECT rolname, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolcanlogin,
-                         rolconfig FROM pg_roles WHERE rolname = ANY(%s) ORDER BY 1""", [list(roles.ROLES)])
+    rows = one(
+        """SELECT rolname, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolcanlogin,
+                         rolconfig FROM pg_roles WHERE rolname = ANY(%s) ORDER BY 1""",
+        [list(roles.ROLES)],
+    )
     assert [r[0] for r in rows] == ["elasticc_admin_ro", "elasticc_ro"]
-    for name, superuser, createrole, createdb, replication, bypassrls, login, config in rows:
+    for _name, superuser, createrole, createdb, replication, bypassrls, login, config in rows:
         assert (superuser, createrole, createdb, replication, bypassrls, login) == (False,) * 5 + (True,)
         assert "default_transaction_read_only=on" in config
     # members of nothing, so SET ROLE leads nowhere
-    assert one("SELECT count(*) FROM pg_auth_members WHERE member::regrole::text = ANY(%s)",
-               [list(roles.ROLES)]) == [(0,)]
+    assert one("SELECT count(*) FROM pg_auth_members WHERE member::regrole::text = ANY(%s)", [list(roles.ROLES)]) == [
+        (0,)
+    ]
     for role in roles.ROLES:
-        assert one("SELECT has_schema_privilege(%s, 'public', 'CREATE'), "
-                   "has_database_privilege(%s, current_database(), 'CREATE')", [role, role]) == [(False, False)]
+        assert one(
+            "SELECT has_schema_privilege(%s, 'public', 'CREATE'), "
+            "has_database_privilege(%s, current_database(), 'CREATE')",
+            [role, role],
+        ) == [(False, False)]
         # the server's file and program functions are not theirs to call
         for function in ("pg_read_file(text)", "pg_ls_dir(text)", "lo_import(text)", "pg_read_binary_file(text)"):
             assert one("SELECT has_function_privilege(%s, %s, 'EXECUTE')", [role, function]) == [(False,)]
@@ -41,9 +55,15 @@ def test_roles_are_plain_logins():
 
 def relations(pattern: str = "%%") -> set[str]:
     """Tables, views and partitioned parents of schema public (partitions left out)."""
-    return {name for (name,) in one("""
+    return {
+        name
+        for (name,) in one(
+            """
         SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname LIKE %s
-          AND relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT relispartition""", [pattern])}
+          AND relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT relispartition""",
+            [pattern],
+        )
+    }
 
 
 TAXONOMY = {"elasticc_gentypeofclassid", "elasticc_classidofgentype"}
@@ -62,8 +82,11 @@ def test_grants_follow_the_rules():
     assert not (ro | admin) & others
     assert {"elasticc_diaobjecttruth", "elasticc_diatruth", "elasticc_diaobject"} <= admin - ro
     # only SELECT, nothing else
-    assert one("""SELECT DISTINCT privilege_type FROM information_schema.role_table_grants
-                  WHERE grantee = ANY(%s)""", [list(roles.ROLES)]) == [("SELECT",)]
+    assert one(
+        """SELECT DISTINCT privilege_type FROM information_schema.role_table_grants
+                  WHERE grantee = ANY(%s)""",
+        [list(roles.ROLES)],
+    ) == [("SELECT",)]
 
 
 def test_tables_of_kafka_ingest_and_metrics():
@@ -110,12 +133,17 @@ def test_new_classifier_partitions_are_readable_through_the_parent(plain_user):
     from elasticc.models import BrokerClassifier
     from sqlquery.tests.conftest import login, run_sql
 
-    classifier = BrokerClassifier.objects.create(brokerName="n", brokerVersion="1", classifierName="c",
-                                                 classifierParams="p")
+    classifier = BrokerClassifier.objects.create(
+        brokerName="n", brokerVersion="1", classifierName="c", classifierParams="p"
+    )
     status, body = run_sql(login(plain_user), "SELECT count(*) AS n FROM elasticc_brokermessage")
     assert (status, body["rows"]) == (200, [{"n": 0}])
-    partitions = {name for (name,) in one("SELECT inhrelid::regclass::text FROM pg_inherits "
-                                          "WHERE inhparent = 'elasticc_brokermessage'::regclass")}
+    partitions = {
+        name
+        for (name,) in one(
+            "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'elasticc_brokermessage'::regclass"
+        )
+    }
     partition = f"elasticc_brokermessage_c{classifier.classifierId}"
     assert partition in partitions and partition not in readable("elasticc_ro")  # reached via the parent only
 
@@ -145,8 +173,9 @@ def test_migrate_sets_the_passwords_when_the_secrets_are_configured(settings):
     settings.SQLQUERY_ADMIN_RO_PASSWORD = "admin-ro-secret"
     try:
         call_command("migrate", "--no-input", verbosity=0)
-        stored = dict(one("SELECT rolname, rolpassword FROM pg_authid "
-                          "WHERE rolname IN ('elasticc_ro', 'elasticc_admin_ro')"))
+        stored = dict(
+            one("SELECT rolname, rolpassword FROM pg_authid WHERE rolname IN ('elasticc_ro', 'elasticc_admin_ro')")
+        )
         assert set(stored) == {"elasticc_ro", "elasticc_admin_ro"}
         assert all(value and value.startswith("SCRAM-SHA-256$") for value in stored.values())
     finally:

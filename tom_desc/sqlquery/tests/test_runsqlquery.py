@@ -1,4 +1,5 @@
 """POST /db/runsqlquery/: answers, parameters, encodings, limits, errors and authentication."""
+
 import datetime as dt
 import json
 
@@ -35,8 +36,10 @@ def test_rows_of_the_last_statement(plain_user):
 
 
 def test_taxonomy_is_readable_by_everyone(plain_user):
-    status, body = run_sql(login(plain_user), 'SELECT "classId", gentype FROM elasticc_gentypeofclassid '
-                                              'WHERE "classId" = 113 ORDER BY gentype')
+    status, body = run_sql(
+        login(plain_user),
+        'SELECT "classId", gentype FROM elasticc_gentypeofclassid WHERE "classId" = 113 ORDER BY gentype',
+    )
     assert status == 200
     assert [row["gentype"] for row in body["rows"]] == [30, 31, 32, 35, 36, 37]
 
@@ -45,8 +48,7 @@ def test_parameters_lists_with_in_and_any(plain_user):
     client = login(plain_user)
     sql_in = 'SELECT DISTINCT "classId" FROM elasticc_gentypeofclassid WHERE "classId" IN %(ids)s ORDER BY 1'
     sql_any = 'SELECT DISTINCT "classId" FROM elasticc_gentypeofclassid WHERE "classId" = ANY(%(ids)s) ORDER BY 1'
-    sql_not_in = ('SELECT count(DISTINCT "classId") AS n FROM elasticc_gentypeofclassid '
-                  'WHERE "classId" NOT IN %(ids)s')
+    sql_not_in = 'SELECT count(DISTINCT "classId") AS n FROM elasticc_gentypeofclassid WHERE "classId" NOT IN %(ids)s'
     for sql in (sql_in, sql_any):
         status, body = run_sql(client, sql, {"ids": [111, 121, 999]})
         assert (status, body["rows"]) == (200, [{"classId": 111}, {"classId": 121}])
@@ -59,15 +61,18 @@ def test_parameters_lists_with_in_and_any(plain_user):
 
 def test_one_subdict_per_query_and_percent_without_parameters(plain_user):
     client = login(plain_user)
-    status, body = run_sql(client, ["SELECT %(a)s::int AS a", "SELECT %(b)s::text || '%%' AS b"],
-                           [{"a": 1}, {"b": "50"}])
+    status, body = run_sql(
+        client, ["SELECT %(a)s::int AS a", "SELECT %(b)s::text || '%%' AS b"], [{"a": 1}, {"b": "50"}]
+    )
     assert (status, body["rows"]) == (200, [{"b": "50%"}])
     status, body = run_sql(client, "SELECT 'a%' AS pct", {})
     assert (status, body["rows"]) == (200, [{"pct": "a%"}])
 
 
 def test_values_json_lacks_are_encoded_predictably(plain_user):
-    status, body = run_sql(login(plain_user), """
+    status, body = run_sql(
+        login(plain_user),
+        """
         SELECT timestamptz '2024-03-01 12:34:56.5+00' AS ts, timestamp '2024-03-01 01:02:03' AS naive,
                date '2024-03-01' AS d, 1.50::numeric AS num, 'NaN'::numeric AS num_nan,
                'NaN'::float8 AS nan, 'Infinity'::float8 AS inf, '-Infinity'::float4 AS ninf, 0.25::real AS r,
@@ -75,22 +80,38 @@ def test_values_json_lacks_are_encoded_predictably(plain_user):
                '{"k": [1, "v"]}'::jsonb AS doc, interval '1 day 2 seconds' AS span,
                'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid AS id, NULL::int AS nothing, true AS yes,
                9007199254740993::bigint AS big
-    """)
+    """,
+    )
     assert status == 200, body
-    assert body["rows"] == [{
-        "ts": "2024-03-01T12:34:56.500000+00:00", "naive": "2024-03-01T01:02:03", "d": "2024-03-01",
-        "num": "1.50", "num_nan": "NaN", "nan": None, "inf": None, "ninf": None, "r": 0.25,
-        "raw": "AP8Q", "arr": [1, None, 3], "grid": [[1.5, 2.0], [3.0, 4.0]], "doc": {"k": [1, "v"]},
-        "span": 86402.0, "id": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "nothing": None, "yes": True,
-        "big": 9007199254740993,
-    }]
+    assert body["rows"] == [
+        {
+            "ts": "2024-03-01T12:34:56.500000+00:00",
+            "naive": "2024-03-01T01:02:03",
+            "d": "2024-03-01",
+            "num": "1.50",
+            "num_nan": "NaN",
+            "nan": None,
+            "inf": None,
+            "ninf": None,
+            "r": 0.25,
+            "raw": "AP8Q",
+            "arr": [1, None, 3],
+            "grid": [[1.5, 2.0], [3.0, 4.0]],
+            "doc": {"k": [1, "v"]},
+            "span": 86402.0,
+            "id": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            "nothing": None,
+            "yes": True,
+            "big": 9007199254740993,
+        }
+    ]
 
 
 def test_empty_results_and_statements_without_rows(plain_user):
     client = login(plain_user)
     assert run_sql(client, "SELECT 1 AS a WHERE false") == (200, {"status": "ok", "rows": []})
     assert run_sql(client, "SET work_mem = '8MB'") == (200, {"status": "ok", "rows": []})
-    status, body = run_sql(client, ["SET work_mem = '8MB'", "SHOW work_mem"])
+    _status, body = run_sql(client, ["SET work_mem = '8MB'", "SHOW work_mem"])
     assert body["rows"] == [{"work_mem": "8MB"}]
 
 
@@ -103,18 +124,21 @@ def test_row_limit_is_exact(plain_user, settings):
     assert status == 400 and "more than 5 rows" in body["error"] and "/db/submitsqlquery/" in body["error"]
 
 
-@pytest.mark.parametrize("body, message", [
-    ({}, '"query" must be'),
-    ({"query": ""}, '"query" must be'),
-    ({"query": 42}, '"query" must be'),
-    ({"query": ["SELECT 1", 7]}, '"query" must be'),
-    ({"query": "SELECT 1", "subdict": "x"}, '"subdict" must be'),
-    ({"query": ["SELECT 1", "SELECT 2"], "subdict": [{}]}, "has 1 entries but there are 2 queries"),
-    ([1, 2], "must be a JSON object"),
-    ({"query": "SELEC 1"}, "syntax error"),
-    ({"query": "SELECT %(missing)s", "subdict": {"other": 1}}, "missing"),
-    ({"query": "SELECT 1/0"}, "division by zero"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({}, '"query" must be'),
+        ({"query": ""}, '"query" must be'),
+        ({"query": 42}, '"query" must be'),
+        ({"query": ["SELECT 1", 7]}, '"query" must be'),
+        ({"query": "SELECT 1", "subdict": "x"}, '"subdict" must be'),
+        ({"query": ["SELECT 1", "SELECT 2"], "subdict": [{}]}, "has 1 entries but there are 2 queries"),
+        ([1, 2], "must be a JSON object"),
+        ({"query": "SELEC 1"}, "syntax error"),
+        ({"query": "SELECT %(missing)s", "subdict": {"other": 1}}, "missing"),
+        ({"query": "SELECT 1/0"}, "division by zero"),
+    ],
+)
 def test_malformed_bodies_and_sql_errors_are_json_400(plain_user, body, message):
     response = post_json(login(plain_user), "/db/runsqlquery/", body)
     assert response.status_code == 400
@@ -127,8 +151,11 @@ def test_invalid_json_is_a_400(plain_user):
 
 
 def test_anonymous_gets_json_401():
-    for path, method in (("/db/runsqlquery/", "post"), ("/db/submitsqlquery/", "post"),
-                         ("/db/checksqlquery/00000000-0000-0000-0000-000000000000/", "get")):
+    for path, method in (
+        ("/db/runsqlquery/", "post"),
+        ("/db/submitsqlquery/", "post"),
+        ("/db/checksqlquery/00000000-0000-0000-0000-000000000000/", "get"),
+    ):
         if method == "post":
             response = post_json(Client(), path, {"query": "SELECT 1"})
         else:
@@ -139,11 +166,19 @@ def test_anonymous_gets_json_401():
 
 def test_token_authentication(plain_user):
     token, _ = Token.objects.get_or_create(user=plain_user)
-    response = Client().post("/db/runsqlquery/", data=json.dumps({"query": "SELECT current_user AS u"}),
-                             content_type="application/json", HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = Client().post(
+        "/db/runsqlquery/",
+        data=json.dumps({"query": "SELECT current_user AS u"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token.key}",
+    )
     assert response.status_code == 200 and answer(response)["rows"] == [{"u": "elasticc_ro"}]
-    response = Client().post("/db/runsqlquery/", data=json.dumps({"query": "SELECT 1"}),
-                             content_type="application/json", HTTP_AUTHORIZATION="Token wrong")
+    response = Client().post(
+        "/db/runsqlquery/",
+        data=json.dumps({"query": "SELECT 1"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Token wrong",
+    )
     assert response.status_code == 401 and response.json()["status"] == "error"
 
 
@@ -178,12 +213,12 @@ def test_transaction_is_rolled_back_between_requests(plain_user):
     """Session state a query sets (here a setting) does not leak into the next request."""
     client = login(plain_user)
     run_sql(client, "SELECT set_config('work_mem', '7MB', false)")
-    status, body = run_sql(client, "SHOW work_mem")
+    _status, body = run_sql(client, "SHOW work_mem")
     assert body["rows"] != [{"work_mem": "7MB"}]
 
 
 def test_times_are_utc(plain_user):
-    status, body = run_sql(login(plain_user), "SELECT timestamptz '2024-01-01 00:00:00+05' AS t")
+    _status, body = run_sql(login(plain_user), "SELECT timestamptz '2024-01-01 00:00:00+05' AS t")
     assert dt.datetime.fromisoformat(body["rows"][0]["t"]) == dt.datetime(2023, 12, 31, 19, tzinfo=dt.UTC)
     assert body["rows"][0]["t"].endswith("+00:00")
 
@@ -197,21 +232,50 @@ def test_streamed_answer_is_the_bytes_of_one_dumps():
     from sqlquery.encoding import dumps
     from sqlquery.runner import Columns, encode_rows
 
-    utc = dt.timezone.utc
+    utc = dt.UTC
     names = ["i", "f", "r", "t", "t", "n", "ts", "d", "b", "u", "raw", "j", "arr", "naive", "span", "100%", 'q"k']
-    oids = [enc.INT8, enc.FLOAT8, enc.FLOAT4, enc.TEXT, enc.VARCHAR, enc.NUMERIC, enc.TIMESTAMPTZ, enc.DATE,
-            enc.BOOL, enc.UUID, enc.BYTEA, enc.JSONB, 1007, enc.TIMESTAMP, enc.INTERVAL, enc.INT4, enc.TEXT]
+    oids = [
+        enc.INT8,
+        enc.FLOAT8,
+        enc.FLOAT4,
+        enc.TEXT,
+        enc.VARCHAR,
+        enc.NUMERIC,
+        enc.TIMESTAMPTZ,
+        enc.DATE,
+        enc.BOOL,
+        enc.UUID,
+        enc.BYTEA,
+        enc.JSONB,
+        1007,
+        enc.TIMESTAMP,
+        enc.INTERVAL,
+        enc.INT4,
+        enc.TEXT,
+    ]
     rows = []
     for g in range(1, 2500):
-        rows.append((
-            g, g / 7 if g % 5 else float("nan"), float("inf") if g % 11 == 0 else g * 0.25,
-            f'a, "quoted" {g}, ünï\n,' if g % 3 else None, f"later {g}",
-            decimal.Decimal(g) / 8 if g % 4 else decimal.Decimal("NaN"),
-            dt.datetime(2024, 1, 1, tzinfo=utc) + dt.timedelta(seconds=g * 1.5) if g % 6 else None,
-            dt.date(2024, 1, 1) + dt.timedelta(days=g), g % 2 == 0, uuid.UUID(int=g), bytes([g % 256, 44, 0]),
-            {"k": [g, "x,y"], "z": None} if g % 2 else [1, 2], [g, None, 3], dt.datetime(2024, 2, 2, 3, 4, 5),
-            dt.timedelta(days=g, microseconds=5), -g, "%s %b",
-        ))
+        rows.append(
+            (
+                g,
+                g / 7 if g % 5 else float("nan"),
+                float("inf") if g % 11 == 0 else g * 0.25,
+                f'a, "quoted" {g}, ünï\n,' if g % 3 else None,
+                f"later {g}",
+                decimal.Decimal(g) / 8 if g % 4 else decimal.Decimal("NaN"),
+                dt.datetime(2024, 1, 1, tzinfo=utc) + dt.timedelta(seconds=g * 1.5) if g % 6 else None,
+                dt.date(2024, 1, 1) + dt.timedelta(days=g),
+                g % 2 == 0,
+                uuid.UUID(int=g),
+                bytes([g % 256, 44, 0]),
+                {"k": [g, "x,y"], "z": None} if g % 2 else [1, 2],
+                [g, None, 3],
+                dt.datetime(2024, 2, 2, 3, 4, 5),
+                dt.timedelta(days=g, microseconds=5),
+                -g,
+                "%s %b",
+            )
+        )
     chunks = [rows[:1000], [], rows[1000:1001], rows[1001:]]
     streamed = b"".join(encode_rows(Columns(names, oids), [list(c) for c in chunks]))
     assert streamed == dumps({"status": "ok", "rows": [dict(zip(names, row)) for row in rows]})

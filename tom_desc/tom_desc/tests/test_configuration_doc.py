@@ -1,4 +1,5 @@
 """Every environment variable the settings read is documented in docs/configuration.md."""
+
 import re
 from pathlib import Path
 

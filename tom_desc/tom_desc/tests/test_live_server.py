@@ -1,4 +1,5 @@
 """The site runs under a real gunicorn over HTTP."""
+
 import pytest
 import requests
 

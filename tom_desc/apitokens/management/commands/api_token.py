@@ -6,10 +6,11 @@
 
 Scripts send it as ``Authorization: Token <key>`` (docs/api.md).
 """
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
-from rest_framework.authtoken.models import Token
+
+from apitokens import tokens
 
 
 class Command(BaseCommand):
@@ -26,15 +27,15 @@ class Command(BaseCommand):
         try:
             user = User.objects.get(username=username)
         except User.DoesNotExist:
-            raise CommandError(f"no user {username!r}")
-        with transaction.atomic():
-            if revoke:
-                deleted, _ = Token.objects.filter(user=user).delete()
-                self.stdout.write(f"revoked the token of {username}" if deleted else f"{username} had no token")
-                return
-            if regenerate:
-                Token.objects.filter(user=user).delete()
-            token, created = Token.objects.get_or_create(user=user)
+            raise CommandError(f"no user {username!r}") from None
+        if revoke:
+            deleted = tokens.revoke(user)
+            self.stdout.write(f"revoked the token of {username}" if deleted else f"{username} had no token")
+            return
+        if regenerate:
+            token, created = tokens.regenerate(user)[0], True
+        else:
+            token, created = tokens.get_or_create(user)
         if created:
             self.stderr.write(f"created a token for {username}")
         self.stdout.write(token.key)

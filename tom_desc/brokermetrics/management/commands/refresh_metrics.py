@@ -1,4 +1,5 @@
 """python manage.py refresh_metrics: recompute the broker metrics tables the pages read."""
+
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
@@ -6,24 +7,33 @@ from brokermetrics import refresh
 
 
 class Command(BaseCommand):
-    help = ("Recompute the broker metrics the /elasticc/brokers/ pages and the summary show: "
-            "sent alerts per day and per simulated day, and for each classifier (or only those "
-            "given with --classifier) completeness, delay histograms and quantiles, and exact- and "
-            "category-level confusion matrices, per UTC day of sending and all time. Each "
-            "classifier is replaced in one transaction, so pages never see half a refresh. "
-            "Run it periodically (e.g. hourly from cron or a Kubernetes CronJob).")
+    help = (
+        "Recompute the broker metrics the /elasticc/brokers/ pages and the summary show: "
+        "sent alerts per day and per simulated day, and for each classifier (or only those "
+        "given with --classifier) completeness, delay histograms and quantiles, and exact- and "
+        "category-level confusion matrices, per UTC day of sending and all time. Each "
+        "classifier is replaced in one transaction, so pages never see half a refresh. "
+        "Run it periodically (e.g. hourly from cron or a Kubernetes CronJob)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--classifier", type=int, action="append", metavar="ID",
-                            help="refresh only this classifierId (repeatable); default: all")
+        parser.add_argument(
+            "--classifier",
+            type=int,
+            action="append",
+            metavar="ID",
+            help="refresh only this classifierId (repeatable); default: all",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, **options):
         def progress(ids):
-            return tqdm(ids, desc="classifiers", unit="classifier", disable=options["no_progress"],
-                        file=self.stderr._out)
+            return tqdm(
+                ids, desc="classifiers", unit="classifier", disable=options["no_progress"], file=self.stderr._out
+            )
 
         result = refresh.refresh_all(only=options["classifier"], progress=progress)
         self.stdout.write(
             f"refresh_metrics: {result.classifiers} classifiers, {result.messages:,} classified sent alerts, "
-            f"alerts sent on {result.days} days, {result.seconds:.1f} s")
+            f"alerts sent on {result.days} days, {result.seconds:.1f} s"
+        )

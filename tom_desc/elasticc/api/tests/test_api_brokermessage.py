@@ -1,6 +1,7 @@
 """Broker messages over REST: reading them with their classifier and classifications, and sending them."""
+
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -20,16 +21,22 @@ def users(db, settings):
 def send(client, user, body, method="put"):
     """Like a broker's script: token authentication, JSON body."""
     token, _ = Token.objects.get_or_create(user=user)
-    return getattr(client, method)("/elasticc/brokermessage/", data=json.dumps(body),
-                                   content_type="application/json", HTTP_AUTHORIZATION=f"Token {token.key}")
+    return getattr(client, method)(
+        "/elasticc/brokermessage/",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token.key}",
+    )
 
 
 def test_list_carries_classifier_and_classifications(client, users):
-    ids = store_messages([
-        classification(11, broker="A", classifier="RF", probs=((111, 0.6), (112, 0.4))),
-        classification(12, broker="A", classifier="RF", probs=((121, 1.0),)),
-        classification(11, broker="B", classifier="NN", probs=((113, 0.9), (221, 0.05), (0, 0.05))),
-    ])
+    ids = store_messages(
+        [
+            classification(11, broker="A", classifier="RF", probs=((111, 0.6), (112, 0.4))),
+            classification(12, broker="A", classifier="RF", probs=((121, 1.0),)),
+            classification(11, broker="B", classifier="NN", probs=((113, 0.9), (221, 0.05), (0, 0.05))),
+        ]
+    )
     client.force_login(users["user"])
     page = client.get("/elasticc/brokermessage/").json()
     assert page["count"] == 3 and page["count_is_estimate"] is False
@@ -39,8 +46,10 @@ def test_list_carries_classifier_and_classifications(client, users):
     assert first["alertId"] == 11 and first["diaSourceId"] == 11
     assert first["classifier"]["brokerName"] == "A" and first["classifier"]["classifierName"] == "RF"
     assert first["classifier"]["classifierId"] == first["classifierId"]
-    assert first["classifications"] == [{"classId": 111, "probability": pytest.approx(0.6)},
-                                        {"classId": 112, "probability": pytest.approx(0.4)}]
+    assert first["classifications"] == [
+        {"classId": 111, "probability": pytest.approx(0.6)},
+        {"classId": 112, "probability": pytest.approx(0.4)},
+    ]
     assert [c["classId"] for c in by_id[ids[2]]["classifications"]] == [0, 113, 221]
     assert first["elasticcPublishTimestamp"] == "2023-10-01T12:00:00Z"
     detail = client.get(f"/elasticc/brokermessage/{ids[2]}/").json()
@@ -63,11 +72,13 @@ def test_classifications_of_a_page_cost_one_query_whatever_the_page_size(client,
 
 
 def test_filters(client, users):
-    ids = store_messages([
-        classification(21, broker="A", classifier="RF"),
-        classification(22, broker="A", classifier="RF"),
-        classification(21, broker="B", classifier="NN"),
-    ])
+    ids = store_messages(
+        [
+            classification(21, broker="A", classifier="RF"),
+            classification(22, broker="A", classifier="RF"),
+            classification(21, broker="B", classifier="NN"),
+        ]
+    )
     rf = BrokerClassifier.objects.get(classifierName="RF").classifierId
     client.force_login(users["user"])
 
@@ -95,9 +106,12 @@ def test_put_one_message_stores_it_like_the_kafka_path(client, users):
     message = BrokerMessage.objects.get(brokerMessageId=answer["brokerMessageIds"][0])
     assert message.alertId == 31 and message.topicName is None and message.streamMessageId is None
     assert message.elasticcPublishTimestamp == T0
-    assert message.brokerIngestTimestamp == datetime(2023, 10, 1, 12, 0, 5, tzinfo=timezone.utc)
-    assert sorted(BrokerClassification.objects.filter(brokerMessageId=message.brokerMessageId)
-                  .values_list("classId", "probability")) == [(111, 0.25), (112, 0.75)]
+    assert message.brokerIngestTimestamp == datetime(2023, 10, 1, 12, 0, 5, tzinfo=UTC)
+    assert sorted(
+        BrokerClassification.objects.filter(brokerMessageId=message.brokerMessageId).values_list(
+            "classId", "probability"
+        )
+    ) == [(111, 0.25), (112, 0.75)]
 
 
 @pytest.mark.parametrize("method", ["put", "post"])
@@ -112,18 +126,20 @@ def test_a_list_and_resending_it_stores_nothing_new(client, users, method):
     assert BrokerMessage.objects.count() == 2 and BrokerClassification.objects.count() == 4
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"alertId": "x"}, "[1].alertId"),
-    ({"elasticcPublishTimestamp": "2023-10-01"}, "[1].elasticcPublishTimestamp"),
-    ({"elasticcPublishTimestamp": 10**20}, "[1].elasticcPublishTimestamp"),
-    ({"brokerName": ""}, "[1].brokerName"),
-    ({"classifications": []}, "[1].classifications"),
-    ({"classifications": [{"classId": 111, "probability": 1.5}]}, "[1].classifications[0].probability"),
-    ({"classifications": [{"classId": 999, "probability": 0.5}]}, "[1].classifications[0].classId"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"alertId": "x"}, "[1].alertId"),
+        ({"elasticcPublishTimestamp": "2023-10-01"}, "[1].elasticcPublishTimestamp"),
+        ({"elasticcPublishTimestamp": 10**20}, "[1].elasticcPublishTimestamp"),
+        ({"brokerName": ""}, "[1].brokerName"),
+        ({"classifications": []}, "[1].classifications"),
+        ({"classifications": [{"classId": 111, "probability": 1.5}]}, "[1].classifications[0].probability"),
+        ({"classifications": [{"classId": 999, "probability": 0.5}]}, "[1].classifications[0].classId"),
+    ],
+)
 def test_a_bad_record_is_a_400_naming_the_field_and_nothing_is_stored(client, users, change, field):
-    body = [classification(51, millis=True), classification(52, millis=True, **change),
-            classification(53, millis=True)]
+    body = [classification(51, millis=True), classification(52, millis=True, **change), classification(53, millis=True)]
     response = send(client, users["broker"], body)
     assert response.status_code == 400
     assert response.json()["field"] == field
@@ -134,11 +150,19 @@ def test_a_bad_record_is_a_400_naming_the_field_and_nothing_is_stored(client, us
 def test_malformed_bodies(client, users):
     for raw, field in (("[]", "body"), ('"text"', "body"), ("[1]", "[0]")):
         token, _ = Token.objects.get_or_create(user=users["broker"])
-        response = client.put("/elasticc/brokermessage/", data=raw, content_type="application/json",
-                              HTTP_AUTHORIZATION=f"Token {token.key}")
+        response = client.put(
+            "/elasticc/brokermessage/",
+            data=raw,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Token {token.key}",
+        )
         assert response.status_code == 400 and response.json()["field"] == field, raw
-    response = client.put("/elasticc/brokermessage/", data="{not json", content_type="application/json",
-                          HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.put(
+        "/elasticc/brokermessage/",
+        data="{not json",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token.key}",
+    )
     assert response.status_code == 400 and response["Content-Type"].startswith("application/json")
 
 

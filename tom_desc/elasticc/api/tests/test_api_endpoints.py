@@ -1,4 +1,5 @@
 """Each endpoint's rows, details, filters and errors."""
+
 import pytest
 from django.urls import reverse
 
@@ -18,15 +19,33 @@ def test_details_by_their_ids(client, data):
     assert client.get(f"/elasticc/diaobject/{obj}/").json()["diaObjectId"] == obj
     source = client.get(f"/elasticc/diasource/{src}/").json()
     assert source["diaSourceId"] == src and set(source) == {
-        "diaSourceId", "diaObjectId", "midPointTai", "filterName", "ra", "decl", "psFlux", "psFluxErr", "snr"}
+        "diaSourceId",
+        "diaObjectId",
+        "midPointTai",
+        "filterName",
+        "ra",
+        "decl",
+        "psFlux",
+        "psFluxErr",
+        "snr",
+    }
     assert client.get(f"/elasticc/diaforcedsource/{forced}/").json()["diaForcedSourceId"] == forced
     truth = client.get(f"/elasticc/diatruth/{src}/").json()
     assert truth["diaSourceId"] == src and truth["gentype"] == 10
     assert client.get(f"/elasticc/diaobjecttruth/{obj}/").json()["diaObjectId"] == obj
     assert client.get("/elasticc/classids/121/").json() == {
-        "classId": 121, "description": "KN", "level": "exact", "parent": 12, "gentypes": [50, 51]}
-    for url in ("/elasticc/diaobject/1/", "/elasticc/diasource/99999999999/", "/elasticc/classids/999/",
-                f"/elasticc/diaobject/{2**64}/"):
+        "classId": 121,
+        "description": "KN",
+        "level": "exact",
+        "parent": 12,
+        "gentypes": [50, 51],
+    }
+    for url in (
+        "/elasticc/diaobject/1/",
+        "/elasticc/diasource/99999999999/",
+        "/elasticc/classids/999/",
+        f"/elasticc/diaobject/{2**64}/",
+    ):
         response = client.get(url)
         assert response.status_code == 404 and response.json()["status"] == 404, url
 
@@ -46,8 +65,12 @@ def test_alert_detail_is_the_streamed_alert(client, data):
 
 def test_filters_by_object_and_time(client, data):
     obj = data.object_ids[1]
-    for table, key in (("diasource", "diaSourceId"), ("diaforcedsource", "diaForcedSourceId"),
-                       ("diatruth", "diaSourceId"), ("diaalert", "alertId")):
+    for table, key in (
+        ("diasource", "diaSourceId"),
+        ("diaforcedsource", "diaForcedSourceId"),
+        ("diatruth", "diaSourceId"),
+        ("diaalert", "alertId"),
+    ):
         rows = client.get(f"/elasticc/{table}/?diaObjectId={obj}").json()["results"]
         assert rows and all(r["diaObjectId"] == obj for r in rows), table
         assert [r[key] for r in rows] == sorted(r[key] for r in rows)

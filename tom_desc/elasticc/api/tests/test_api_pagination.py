@@ -1,4 +1,5 @@
 """Keyset pagination: complete walks under concurrent inserts, cursors, limits, counts, plans."""
+
 import random
 import threading
 import time
@@ -6,10 +7,10 @@ import time
 import psycopg
 import pytest
 import requests
+from conftest import _database_url
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from conftest import _database_url
 from elasticc.api.pagination import decode_cursor, encode_cursor
 from elasticc.api.serializers import column_names
 from elasticc.tests.api_data import PASSWORD, make_user, seed
@@ -35,11 +36,13 @@ def user_client(db, client, settings):
 
 def _insert_sources(cur, object_ids, index):
     """One new source per object (ids below and above the walk's position alike)."""
-    cur.execute("""
+    cur.execute(
+        """
         INSERT INTO elasticc_diasource ("diaSourceId", "diaObjectId", "midPointTai", "filterName",
                                         ra, decl, "psFlux", "psFluxErr", snr)
         SELECT o * 100000 + %s, o, 61000, 'i', 0, 0, 1, 1, 1 FROM unnest(%s::bigint[]) o""",
-                [index, object_ids])
+        [index, object_ids],
+    )
 
 
 def test_walk_sees_every_row_once_while_rows_are_inserted(user_client):
@@ -86,11 +89,13 @@ def test_walk_through_gunicorn_with_a_concurrent_writer(live_server_url, django_
                     if stop.is_set():
                         break
                     objects = rng.sample(data.object_ids, 10)
-                    conn.execute("""
+                    conn.execute(
+                        """
                         INSERT INTO elasticc_diaforcedsource ("diaForcedSourceId", "diaObjectId",
                             "midPointTai", "filterName", "psFlux", "psFluxErr")
                         SELECT o * 100000 + %s, o, 61000, 'z', 1, 1 FROM unnest(%s::bigint[]) o""",
-                                 [index, objects])
+                        [index, objects],
+                    )
                     written.update(o * 100000 + index for o in objects)
                     time.sleep(0.01)
         except BaseException as e:  # reported by the main thread
@@ -98,14 +103,16 @@ def test_walk_through_gunicorn_with_a_concurrent_writer(live_server_url, django_
 
     session = requests.Session()
     session.get(f"{live_server_url}/accounts/login/")
-    session.post(f"{live_server_url}/accounts/login/",
-                 data={"username": "walker", "password": PASSWORD,
-                       "csrfmiddlewaretoken": session.cookies["csrftoken"]})
+    session.post(
+        f"{live_server_url}/accounts/login/",
+        data={"username": "walker", "password": PASSWORD, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+    )
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        rows, _ = walk(lambda url: session.get(url, timeout=30).json(),
-                       f"{live_server_url}/elasticc/diaforcedsource/?limit=50")
+        rows, _ = walk(
+            lambda url: session.get(url, timeout=30).json(), f"{live_server_url}/elasticc/diaforcedsource/?limit=50"
+        )
     finally:
         stop.set()
         thread.join()
@@ -213,11 +220,14 @@ def test_detail_lookup_uses_each_partitions_id_index(analyzed_sources):
 
 
 def test_keyset_page_is_an_index_range_scan_per_partition(analyzed_sources):
-    from elasticc.models import DiaSource
     from elasticc.api.pagination import after_key
+    from elasticc.models import DiaSource
 
-    qs = (DiaSource.objects.filter(after_key(("diaSourceId", "diaObjectId"), [2000 * 100000 + 3, 2000], False))
-          .order_by("diaSourceId", "diaObjectId").values(*column_names(DiaSource))[:101])
+    qs = (
+        DiaSource.objects.filter(after_key(("diaSourceId", "diaObjectId"), [2000 * 100000 + 3, 2000], False))
+        .order_by("diaSourceId", "diaObjectId")
+        .values(*column_names(DiaSource))[:101]
+    )
     plan = _plan(*qs.query.sql_with_params())
     assert "Seq Scan" not in plan and "Merge Append" in plan
-    assert plan.count("Index Cond: (\"diaSourceId\" >=") == 16
+    assert plan.count('Index Cond: ("diaSourceId" >=') == 16

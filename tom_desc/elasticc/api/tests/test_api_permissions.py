@@ -5,6 +5,7 @@ Rule (docs/api.md): authentication first (anonymous: 401), then the group check
 403), then the method (405 for one the route does not have). Every answer,
 success or error, is JSON.
 """
+
 import itertools
 import json
 
@@ -13,12 +14,29 @@ import pytest
 from elasticc.tests.api_data import classification, make_users, seed, store_messages
 
 ROLES = ["anonymous", "user", "broker", "admin"]
-ENDPOINTS = ["diaobject", "diasource", "diaforcedsource", "diatruth", "diaobjecttruth", "diaalert",
-             "brokerclassifier", "brokermessage", "classids"]
+ENDPOINTS = [
+    "diaobject",
+    "diasource",
+    "diaforcedsource",
+    "diatruth",
+    "diaobjecttruth",
+    "diaalert",
+    "brokerclassifier",
+    "brokermessage",
+    "classids",
+]
 ADMIN_ONLY = {"diatruth", "diaobjecttruth"}
 OPERATIONS = [
-    ("list", "GET"), ("list", "POST"), ("list", "PUT"), ("list", "PATCH"), ("list", "DELETE"),
-    ("detail", "GET"), ("detail", "POST"), ("detail", "PUT"), ("detail", "PATCH"), ("detail", "DELETE"),
+    ("list", "GET"),
+    ("list", "POST"),
+    ("list", "PUT"),
+    ("list", "PATCH"),
+    ("list", "DELETE"),
+    ("detail", "GET"),
+    ("detail", "POST"),
+    ("detail", "PUT"),
+    ("detail", "PATCH"),
+    ("detail", "DELETE"),
 ]
 
 
@@ -74,8 +92,11 @@ def check_cell(client, detail_ids, role, endpoint, route, method, serial) -> str
     payload = response.json()
     if want >= 400 and not (payload.get("status") == want and payload.get("detail")):
         return f"{where}: error body {payload}"
-    if want == 200 and route == "list" and not (
-            set(payload) >= {"count", "next", "previous", "results"} and payload["results"]):
+    if (
+        want == 200
+        and route == "list"
+        and not (set(payload) >= {"count", "next", "previous", "results"} and payload["results"])
+    ):
         return f"{where}: list body {payload}"
     if want == 201 and not (payload["stored"] == 1 and len(payload["brokerMessageIds"]) == 1):
         return f"{where}: stored {payload}"
@@ -85,12 +106,15 @@ def check_cell(client, detail_ids, role, endpoint, route, method, serial) -> str
 @pytest.mark.parametrize("role", ROLES)
 def test_permission_matrix(world, client, role):
     """Every endpoint x route x method for one role, each with its exact expected status."""
-    users, data, detail_ids = world
+    users, _data, detail_ids = world
     if role != "anonymous":
         client.force_login(users[role])
     cells = list(itertools.product(ENDPOINTS, OPERATIONS))
-    wrong = [problem for serial, (endpoint, (route, method)) in enumerate(cells)
-             if (problem := check_cell(client, detail_ids, role, endpoint, route, method, serial))]
+    wrong = [
+        problem
+        for serial, (endpoint, (route, method)) in enumerate(cells)
+        if (problem := check_cell(client, detail_ids, role, endpoint, route, method, serial))
+    ]
     assert not wrong, "\n".join(wrong)
     assert len(cells) == len(ENDPOINTS) * len(OPERATIONS) == 90
 

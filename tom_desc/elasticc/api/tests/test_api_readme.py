@@ -5,6 +5,7 @@ configuration lines (url, username, password), which are set for the test
 server. It logs in by posting ``username`` with the CSRF token, lists objects
 and fetches one.
 """
+
 import ast
 import json
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 
 from elasticc.tests.api_data import PASSWORD, make_user, seed
 
-README_SCRIPT = '''
+README_SCRIPT = """
 import requests
 import json
 
@@ -54,13 +55,15 @@ response = rqs.get( f'{url}/elasticc/diaobject/{objid}/' )
 data = json.loads( response.text )
 print( data.keys() )
 print( f'{data["ra"]}  {data["decl"]}' )
-'''
+"""
 
 
 def configured(script: str, url: str, username: str, password: str) -> str:
-    return (script.replace("'https://desc-tom.lbl.gov'", repr(url))
-            .replace("'<your TOM username>'", repr(username))
-            .replace("'<your TOM password>'", repr(password)))
+    return (
+        script.replace("'https://desc-tom.lbl.gov'", repr(url))
+        .replace("'<your TOM username>'", repr(username))
+        .replace("'<your TOM password>'", repr(password))
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -77,7 +80,7 @@ def test_readme_example_runs_unchanged(live_server_url, tmp_path):
     assert {"count", "next", "previous", "results"} <= set(list_keys)
     assert int(lines[1]) == 130
     assert int(lines[2]) == 100
-    first = json.loads("\n".join(lines[3:lines.index("}") + 1]))
+    first = json.loads("\n".join(lines[3 : lines.index("}") + 1]))
     assert first["diaObjectId"] == data.object_ids[0]
     detail_keys = ast.literal_eval(lines[-2].removeprefix("dict_keys(").removesuffix(")"))
     assert {"diaObjectId", "ra", "decl", "mwebv", "z_final"} <= set(detail_keys)

@@ -1,6 +1,7 @@
 """The OpenAPI schema: it describes every route, and Schemathesis, fuzzing every
 operation through a live gunicorn, finds no 500 and no answer the schema does not
 describe (status code, content type, body shape)."""
+
 import os
 import re
 import subprocess
@@ -12,15 +13,29 @@ import requests
 
 from elasticc.tests.api_data import classification, make_user, seed, store_messages
 
-ROUTES = ["diaobject", "diasource", "diaforcedsource", "diatruth", "diaobjecttruth", "diaalert",
-          "brokerclassifier", "brokermessage", "classids"]
-DETAIL_PARAMS = {"diaobject": "diaObjectId", "diasource": "diaSourceId",
-                 "diaforcedsource": "diaForcedSourceId", "diatruth": "diaSourceId",
-                 "diaobjecttruth": "diaObjectId", "diaalert": "alertId",
-                 "brokerclassifier": "classifierId", "brokermessage": "brokerMessageId",
-                 "classids": "classId"}
-CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
-          "response_schema_conformance")
+ROUTES = [
+    "diaobject",
+    "diasource",
+    "diaforcedsource",
+    "diatruth",
+    "diaobjecttruth",
+    "diaalert",
+    "brokerclassifier",
+    "brokermessage",
+    "classids",
+]
+DETAIL_PARAMS = {
+    "diaobject": "diaObjectId",
+    "diasource": "diaSourceId",
+    "diaforcedsource": "diaForcedSourceId",
+    "diatruth": "diaSourceId",
+    "diaobjecttruth": "diaObjectId",
+    "diaalert": "alertId",
+    "brokerclassifier": "classifierId",
+    "brokermessage": "brokerMessageId",
+    "classids": "classId",
+}
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
 def test_schema_lists_every_route_and_method(client, db, settings):
@@ -41,7 +56,8 @@ def test_schema_lists_every_route_and_method(client, db, settings):
     names = {p["name"] for p in listing["parameters"]}
     assert {"cursor", "limit", "diaObjectId", "midPointTai__gte", "midPointTai__lte"} <= names
     assert {"alertId", "diaSourceId", "classifierId", "brokerName"} <= {
-        p["name"] for p in paths["/elasticc/brokermessage/"]["get"]["parameters"]}
+        p["name"] for p in paths["/elasticc/brokermessage/"]["get"]["parameters"]
+    }
     assert "sent" in {p["name"] for p in paths["/elasticc/diaalert/"]["get"]["parameters"]}
     for page in ("/api/docs/", "/api/redoc/"):
         answer = client.get(page)
@@ -61,14 +77,43 @@ def test_schemathesis_finds_no_server_error(live_server_url, tmp_path):
     from rest_framework.authtoken.models import Token
 
     key = Token.objects.get_or_create(user=user)[0].key
-    assert requests.get(f"{live_server_url}/api/schema/", headers={"Authorization": f"Token {key}"},
-                        timeout=30).status_code == 200
+    assert (
+        requests.get(
+            f"{live_server_url}/api/schema/", headers={"Authorization": f"Token {key}"}, timeout=30
+        ).status_code
+        == 200
+    )
     st = Path(sys.executable).with_name("st")
     run = subprocess.run(
-        [str(st), "run", f"{live_server_url}/api/schema/", "--header", f"Authorization: Token {key}",
-         "--checks", CHECKS, "--max-examples", os.environ.get("API_FUZZ_EXAMPLES", "25"),
-         "--seed", "20231001", "--generation-database", "none", "--workers", "2",
-         "--phases", "examples,fuzzing", "--request-timeout", "30",
-         "--no-color", "--report", "junit", "--report-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=900, cwd=tmp_path)
+        [
+            str(st),
+            "run",
+            f"{live_server_url}/api/schema/",
+            "--header",
+            f"Authorization: Token {key}",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            os.environ.get("API_FUZZ_EXAMPLES", "25"),
+            "--seed",
+            "20231001",
+            "--generation-database",
+            "none",
+            "--workers",
+            "2",
+            "--phases",
+            "examples,fuzzing",
+            "--request-timeout",
+            "30",
+            "--no-color",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-2000:]

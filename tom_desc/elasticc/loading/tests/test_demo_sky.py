@@ -2,6 +2,7 @@
 
 The generated files are read back here with astropy.io.fits (not elasticc.loading.snana).
 """
+
 import hashlib
 import io
 from pathlib import Path
@@ -12,7 +13,7 @@ from astropy.io import fits
 from django.core.management import call_command
 from django.db import connection
 
-from elasticc.loading import demo_sky
+from elasticc.loading import demo_sky, simulation
 
 N_OBJECTS = 140
 SEED = 7
@@ -20,14 +21,28 @@ SEED = 7
 
 def generate(out: Path, seed: int = SEED, n: int = N_OBJECTS, per_file: int = 15) -> str:
     stdout = io.StringIO()
-    call_command("generate_demo_sky", "--objects", str(n), "--seed", str(seed), "--out", str(out),
-                 "--per-file", str(per_file), "--no-progress", stdout=stdout)
+    call_command(
+        "generate_demo_sky",
+        "--objects",
+        str(n),
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--per-file",
+        str(per_file),
+        "--no-progress",
+        stdout=stdout,
+    )
     return stdout.getvalue()
 
 
 def digests(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +59,7 @@ def light_curves(root: Path) -> dict[int, dict]:
         head = fits.getdata(head_path, 1)
         phot = fits.getdata(head_path.with_name(head_path.name.replace("_HEAD.", "_PHOT.")), 1)
         for row in head:
-            points = phot[row["PTROBS_MIN"] - 1:row["PTROBS_MAX"]]
+            points = phot[row["PTROBS_MIN"] - 1 : row["PTROBS_MAX"]]
             result.setdefault(int(row["SIM_TYPE_INDEX"]), []).append((row, points))
     return result
 
@@ -65,13 +80,15 @@ def test_same_seed_gives_identical_bytes_and_another_seed_does_not(sky, tmp_path
 def test_layout_counts_and_snana_conventions(sky):
     curves = light_curves(sky)
     assert {g: len(v) for g, v in curves.items()} == {
-        m.gentype: c for m, c in zip(demo_sky.MODELS, demo_sky.model_counts(N_OBJECTS))}
+        m.gentype: c for m, c in zip(demo_sky.MODELS, demo_sky.model_counts(N_OBJECTS))
+    }
     for model in demo_sky.MODELS:
         directory = sky / f"DEMO_{model.name}"
-        dump_rows = [line for line in (directory / f"DEMO_{model.name}.DUMP").read_text().splitlines()
-                     if line.startswith("SN:")]
+        dump_rows = [
+            line for line in (directory / f"DEMO_{model.name}.DUMP").read_text().splitlines() if line.startswith("SN:")
+        ]
         assert len(dump_rows) == len(curves[model.gentype])
-        assert {int(r.split()[4]) for r in dump_rows} == {model.gentype}   # GENTYPE column
+        assert {int(r.split()[4]) for r in dump_rows} == {model.gentype}  # GENTYPE column
     for head_path in sky.rglob("*_HEAD.FITS.gz"):
         head = fits.getdata(head_path, 1)
         phot = fits.getdata(head_path.with_name(head_path.name.replace("_HEAD.", "_PHOT.")), 1)
@@ -91,14 +108,14 @@ def test_detections_are_the_high_snr_points(sky):
 
 
 def _seasons(mjd: np.ndarray) -> set[int]:
-    return set(((mjd - demo_sky.SURVEY_START) // 365.25).astype(int).tolist())
+    return set(((mjd - simulation.SURVEY_START) // 365.25).astype(int).tolist())
 
 
 def test_light_curves_are_plausible(sky):
     curves = light_curves(sky)
     cadence = [np.diff(points["MJD"]) for objects in curves.values() for _, points in objects]
     assert all((gaps >= 0).all() for gaps in cadence)
-    assert 150 < np.mean([len(g) + 1 for g in cadence]) < 400           # ~3 seasons, every few nights
+    assert 150 < np.mean([len(g) + 1 for g in cadence]) < 400  # ~3 seasons, every few nights
     all_mjd = np.concatenate([p["MJD"] for objects in curves.values() for _, p in objects])
     assert _seasons(all_mjd) == {0, 1, 2}
 
@@ -109,8 +126,11 @@ def test_light_curves_are_plausible(sky):
 
     # Supernovae (Ia 10, II 32) peak once: detections span one event, not several seasons.
     for gentype, longest in ((10, 250), (32, 400)):
-        spans = [np.ptp(p["MJD"][(p["PHOTFLAG"] & 4096) != 0]) for _, p in curves[gentype]
-                 if ((p["PHOTFLAG"] & 4096) != 0).sum() >= 2]
+        spans = [
+            np.ptp(p["MJD"][(p["PHOTFLAG"] & 4096) != 0])
+            for _, p in curves[gentype]
+            if ((p["PHOTFLAG"] & 4096) != 0).sum() >= 2
+        ]
         assert spans and max(spans) < longest, gentype
         brightest_first = 0
         for _, p in curves[gentype]:
@@ -155,13 +175,19 @@ def test_demo_sky_loads(sky):
         for table in ("diaobject", "diaforcedsource", "diasource", "diaalert", "diatruth", "diaobjecttruth"):
             cur.execute(f"SELECT count(*) FROM elasticc_{table}")
             counts[table] = cur.fetchone()[0]
-        cur.execute('SELECT gentype, count(*) FROM elasticc_diaobjecttruth GROUP BY gentype')
+        cur.execute("SELECT gentype, count(*) FROM elasticc_diaobjecttruth GROUP BY gentype")
         per_gentype = dict(cur.fetchall())
         # Galactic objects carry SNANA's no-host sentinels; they load as NULL.
-        cur.execute('''SELECT count(*) FROM elasticc_diaobject o JOIN elasticc_diaobjecttruth t USING ("diaObjectId")
-                       WHERE t.gentype = 80 AND o.hostgal_ra IS NULL AND o.hostgal_mag_r IS NULL''')
+        cur.execute("""SELECT count(*) FROM elasticc_diaobject o JOIN elasticc_diaobjecttruth t USING ("diaObjectId")
+                       WHERE t.gentype = 80 AND o.hostgal_ra IS NULL AND o.hostgal_mag_r IS NULL""")
         galactic_without_host = cur.fetchone()[0]
-    assert counts == {"diaobject": N_OBJECTS, "diaforcedsource": n_points, "diasource": n_detected,
-                      "diaalert": n_detected, "diatruth": n_detected, "diaobjecttruth": N_OBJECTS}
+    assert counts == {
+        "diaobject": N_OBJECTS,
+        "diaforcedsource": n_points,
+        "diasource": n_detected,
+        "diaalert": n_detected,
+        "diatruth": n_detected,
+        "diaobjecttruth": N_OBJECTS,
+    }
     assert per_gentype == {g: len(v) for g, v in curves.items()}
     assert galactic_without_host == len(curves[80])

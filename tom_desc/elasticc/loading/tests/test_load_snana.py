@@ -3,6 +3,7 @@
 Expected numbers are computed here, independently of elasticc.loading.snana, by reading the
 FITS files with astropy.io.fits and the DUMP tables line by line.
 """
+
 import io
 import shutil
 import tarfile
@@ -15,7 +16,6 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from devstack.pytest_plugin import REPO_DIR, require
-
 
 SAMPLE = REPO_DIR.parent / "shared" / "data" / "elasticc2_snana_sample.tar.bz2"
 FLUX_SCALE = 10 ** ((31.4 - 27.5) / 2.5)
@@ -65,12 +65,18 @@ def expected(sample_dir) -> dict[str, int]:
         head = fits.getdata(head_path, 1)
         phot = fits.getdata(phot_path, 1)
         objects += len(head)
-        real = phot["MJD"] != -777.0            # SNANA's end-of-object marker rows
+        real = phot["MJD"] != -777.0  # SNANA's end-of-object marker rows
         forced += int(real.sum())
         detections += int(((phot["PHOTFLAG"] & 4096) != 0)[real].sum())
     dump = _dump_rows(sample_dir)
-    return {"diaobject": objects, "diaforcedsource": forced, "diasource": detections, "diaalert": detections,
-            "diatruth": detections, "diaobjecttruth": len(dump)}
+    return {
+        "diaobject": objects,
+        "diaforcedsource": forced,
+        "diasource": detections,
+        "diaalert": detections,
+        "diatruth": detections,
+        "diaobjecttruth": len(dump),
+    }
 
 
 def table_counts() -> dict[str, int]:
@@ -84,8 +90,9 @@ def table_counts() -> dict[str, int]:
 
 def load(*paths, **kwargs) -> str:
     out = io.StringIO()
-    call_command("load_snana_fits", *[str(p) for p in paths], "--no-progress", stdout=out, stderr=io.StringIO(),
-                 **kwargs)
+    call_command(
+        "load_snana_fits", *[str(p) for p in paths], "--no-progress", stdout=out, stderr=io.StringIO(), **kwargs
+    )
     return out.getvalue()
 
 
@@ -126,7 +133,7 @@ def _first_object_with_detection(sample_dir):
         head = fits.getdata(head_path, 1)
         phot = fits.getdata(phot_path, 1)
         for row in head:
-            points = phot[row["PTROBS_MIN"] - 1:row["PTROBS_MAX"]]
+            points = phot[row["PTROBS_MIN"] - 1 : row["PTROBS_MAX"]]
             if ((points["PHOTFLAG"] & 4096) != 0).any() and row["HOSTGAL_SNSEP"] > 0:
                 return row, points
     raise AssertionError("no object with a detection in the sample")
@@ -137,9 +144,11 @@ def test_ids_flux_scaling_and_object_columns(sample_dir):
     head, points = _first_object_with_detection(sample_dir)
     snid = int(head["SNID"])
     with connection.cursor() as cur:
-        cur.execute('''SELECT "diaForcedSourceId", "midPointTai", "filterName", "psFlux", "psFluxErr"
+        cur.execute(
+            '''SELECT "diaForcedSourceId", "midPointTai", "filterName", "psFlux", "psFluxErr"
                        FROM elasticc_diaforcedsource WHERE "diaObjectId" = %s ORDER BY "diaForcedSourceId"''',
-                    [snid])
+            [snid],
+        )
         forced = cur.fetchall()
         assert [r[0] for r in forced] == [snid * 100000 + k for k in range(len(points))]
         for (_, mjd, band, flux, err), point in zip(forced, points):
@@ -149,16 +158,22 @@ def test_ids_flux_scaling_and_object_columns(sample_dir):
             assert err == pytest.approx(point["FLUXCALERR"] * FLUX_SCALE, rel=1e-6)
 
         detected = np.flatnonzero((points["PHOTFLAG"] & 4096) != 0)
-        cur.execute('''SELECT "diaSourceId", ra, decl, "psFlux", snr FROM elasticc_diasource
-                       WHERE "diaObjectId" = %s ORDER BY "diaSourceId"''', [snid])
+        cur.execute(
+            '''SELECT "diaSourceId", ra, decl, "psFlux", snr FROM elasticc_diasource
+                       WHERE "diaObjectId" = %s ORDER BY "diaSourceId"''',
+            [snid],
+        )
         sources = cur.fetchall()
         assert [r[0] for r in sources] == [snid * 100000 + int(k) for k in detected]
-        for (_, ra, decl, flux, snr), k in zip(sources, detected):
+        for (_, ra, decl, _flux, snr), k in zip(sources, detected):
             assert (ra, decl) == (pytest.approx(head["RA"]), pytest.approx(head["DEC"]))
             assert snr == pytest.approx(points["FLUXCAL"][k] / points["FLUXCALERR"][k], rel=1e-5)
 
-        cur.execute('''SELECT "diaSourceId", mjd, detect, gentype, genmag FROM elasticc_diatruth
-                       WHERE "diaObjectId" = %s ORDER BY "diaSourceId"''', [snid])
+        cur.execute(
+            '''SELECT "diaSourceId", mjd, detect, gentype, genmag FROM elasticc_diatruth
+                       WHERE "diaObjectId" = %s ORDER BY "diaSourceId"''',
+            [snid],
+        )
         truth = cur.fetchall()
         assert [r[0] for r in truth] == [s[0] for s in sources]
         for (_, mjd, detect, gentype, genmag), k in zip(truth, detected):
@@ -166,9 +181,12 @@ def test_ids_flux_scaling_and_object_columns(sample_dir):
             assert mjd == pytest.approx(points["MJD"][k])
             assert genmag == pytest.approx(points["SIM_MAGOBS"][k], rel=1e-6)
 
-        cur.execute('''SELECT ra, decl, mwebv, z_final, hostgal_zphot_q050, hostgal_mag_r, hostgal_snsep,
+        cur.execute(
+            """SELECT ra, decl, mwebv, z_final, hostgal_zphot_q050, hostgal_mag_r, hostgal_snsep,
                               hostgal_zspec, hostgal2_ra, hostgal2_mag_r, hostgal2_ellipticity
-                       FROM elasticc_diaobject WHERE "diaObjectId" = %s''', [snid])
+                       FROM elasticc_diaobject WHERE "diaObjectId" = %s""",
+            [snid],
+        )
         (ra, decl, mwebv, z_final, q050, mag_r, snsep, zspec, host2_ra, host2_mag_r, host2_ell) = cur.fetchone()
         assert (ra, decl) == (pytest.approx(head["RA"]), pytest.approx(head["DEC"]))
         assert mwebv == pytest.approx(head["MWEBV"], rel=1e-6)
@@ -184,11 +202,19 @@ def test_ids_flux_scaling_and_object_columns(sample_dir):
 
     dump = _dump_rows(sample_dir)[snid]
     with connection.cursor() as cur:
-        cur.execute('''SELECT gentype, non1a_index, libid, galid, peakmjd, zcmb, peakmag_y, nobs
-                       FROM elasticc_diaobjecttruth WHERE "diaObjectId" = %s''', [snid])
+        cur.execute(
+            """SELECT gentype, non1a_index, libid, galid, peakmjd, zcmb, peakmag_y, nobs
+                       FROM elasticc_diaobjecttruth WHERE "diaObjectId" = %s""",
+            [snid],
+        )
         gentype, non1a, libid, galid, peakmjd, zcmb, peakmag_y, nobs = cur.fetchone()
-    assert (gentype, non1a, libid, galid, nobs) == (int(dump["GENTYPE"]), int(dump["NON1A_INDEX"]),
-                                                    int(dump["LIBID"]), int(dump["GALID"]), int(dump["NOBS"]))
+    assert (gentype, non1a, libid, galid, nobs) == (
+        int(dump["GENTYPE"]),
+        int(dump["NON1A_INDEX"]),
+        int(dump["LIBID"]),
+        int(dump["GALID"]),
+        int(dump["NOBS"]),
+    )
     assert peakmjd == pytest.approx(float(dump["PEAKMJD"]))
     assert zcmb == pytest.approx(float(dump["ZCMB"]), rel=1e-6)
     assert peakmag_y == pytest.approx(float(dump["PEAKMAG_Y"]), rel=1e-6)
@@ -225,9 +251,9 @@ def test_truncated_fits_fails_cleanly_naming_the_file(sample_dir, expected, tmp_
     message = str(excinfo.value)
     assert "\n" not in message and str(phot_path) in message and "truncated" in message
 
-    assert _stored_objects(broken_ids) == 0            # nothing of the broken pair
+    assert _stored_objects(broken_ids) == 0  # nothing of the broken pair
     counts = table_counts()
-    assert counts["diaobject"] == expected["diaobject"] - len(broken_ids)   # every other pair loaded
+    assert counts["diaobject"] == expected["diaobject"] - len(broken_ids)  # every other pair loaded
 
     # Once the file is repaired, a re-run adds exactly the missing pair.
     phot_path.write_bytes(data)
@@ -240,10 +266,11 @@ def test_truncated_uncompressed_fits_is_caught(sample_dir, tmp_path):
     shutil.copytree(sample_dir, copy)
     head_path, phot_path = _busiest_pair(copy)
     import gzip
+
     raw = gzip.decompress(phot_path.read_bytes())
     phot_path.unlink()
     plain = phot_path.with_name(phot_path.name.removesuffix(".gz"))
-    plain.write_bytes(raw[: len(raw) - 2880])           # a whole FITS block short: only the size gives it away
+    plain.write_bytes(raw[: len(raw) - 2880])  # a whole FITS block short: only the size gives it away
     head_path.with_name(head_path.name.removesuffix(".gz")).write_bytes(gzip.decompress(head_path.read_bytes()))
     head_path.unlink()
     with pytest.raises(CommandError, match=f"{plain}: truncated FITS table"):
@@ -286,9 +313,12 @@ def test_dump_cut_at_a_line_break_is_named_and_nothing_of_its_pairs_loaded(sampl
     assert "\n" not in str(excinfo.value)
     kn_ids = [i for head, _ in _head_phot_pairs(dump.parent) for i in _objects_of(head)]
     with connection.cursor() as cur:
-        cur.execute('SELECT o."diaObjectId", t."diaObjectId" IS NOT NULL FROM elasticc_diaobject o '
-                    'LEFT JOIN elasticc_diaobjecttruth t ON t."diaObjectId" = o."diaObjectId" '
-                    'WHERE o."diaObjectId" = ANY(%s)', [kn_ids])
+        cur.execute(
+            'SELECT o."diaObjectId", t."diaObjectId" IS NOT NULL FROM elasticc_diaobject o '
+            'LEFT JOIN elasticc_diaobjecttruth t ON t."diaObjectId" = o."diaObjectId" '
+            'WHERE o."diaObjectId" = ANY(%s)',
+            [kn_ids],
+        )
         stored = dict(cur.fetchall())
     assert stored and all(stored.values()), "every stored object has its truth"
     assert len(stored) < len(kn_ids)
@@ -325,11 +355,14 @@ def test_truncated_tarball_keeps_only_whole_pairs(tmp_path, expected, sample_dir
 
 def test_rows_present_without_their_object_are_skipped_not_duplicated(sample_dir, expected):
     """Rows written by something other than the loader make the pair take the staged path."""
-    head, points = _first_object_with_detection(sample_dir)
+    head, _points = _first_object_with_detection(sample_dir)
     snid = int(head["SNID"])
     with connection.cursor() as cur:
-        cur.execute('''INSERT INTO elasticc_diaforcedsource ("diaForcedSourceId", "diaObjectId", "midPointTai",
-                       "filterName", "psFlux", "psFluxErr") VALUES (%s, %s, 0, 'r', 0, 1)''', [snid * 100000, snid])
+        cur.execute(
+            """INSERT INTO elasticc_diaforcedsource ("diaForcedSourceId", "diaObjectId", "midPointTai",
+                       "filterName", "psFlux", "psFluxErr") VALUES (%s, %s, 0, 'r', 0, 1)""",
+            [snid * 100000, snid],
+        )
     summary = load(SAMPLE)
     assert f"{expected['diaforcedsource'] - 1} (1) forced sources" in summary
     assert table_counts() == expected

@@ -1,10 +1,9 @@
-"""Load SNANA HEAD/PHOT/DUMP files into the ELAsTiCC tables."""
-from pathlib import Path
+"""Load SNANA HEAD/PHOT/DUMP files into the ELAsTiCC tables (the engine is elasticc.loading.loader)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from elasticc.loading import loader
-from elasticc.loading.snana import SnanaError
+from elasticc.loading import inputs, loader
+from elasticc.loading.errors import SnanaError
 
 
 class Command(BaseCommand):
@@ -20,36 +19,34 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("paths", nargs="+", metavar="DIR_OR_TARBALL",
-                            help="a SNANA output directory (searched recursively) or a tarball of one")
-        parser.add_argument("--sim-version", default=None,
-                            help="value for diaObject.simVersion (default: NULL)")
+        parser.add_argument(
+            "paths",
+            nargs="+",
+            metavar="DIR_OR_TARBALL",
+            help="a SNANA output directory (searched recursively) or a tarball of one",
+        )
+        parser.add_argument("--sim-version", default=None, help="value for diaObject.simVersion (default: NULL)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, **options):
         from tqdm import tqdm
 
-        paths = [Path(p) for p in options["paths"]]
-        for path in paths:
-            if not path.exists():
-                raise CommandError(f"{path}: no such file or directory")
-        bar = tqdm(total=loader.snana.count_pairs(paths), unit="pair", desc="load_snana_fits",
-                   disable=options["no_progress"], dynamic_ncols=True)
-
-        def progress(pair, report):
-            bar.update(1)
-            rate = report.rows_added / report.seconds if report.seconds else 0.0
-            bar.set_postfix_str(f"{report.rows_added:,} rows, {rate:,.0f} rows/s", refresh=False)
-
         try:
-            report = loader.load(paths, sim_version=options["sim_version"], progress=progress)
+            paths = inputs.existing_paths(options["paths"])
+            with tqdm(
+                total=inputs.count_pairs(paths),
+                unit="pair",
+                desc="load_snana_fits",
+                disable=options["no_progress"],
+                dynamic_ncols=True,
+            ) as bar:
+                report = loader.load(
+                    paths, sim_version=options["sim_version"], progress=loader.progress_bar_callback(bar)
+                )
         except SnanaError as exc:
             raise CommandError(str(exc)) from None
-        finally:
-            bar.close()
         self.stdout.write(report.summary())
+        for failure in report.failures:
+            self.stderr.write(f"failed: {failure}")
         if report.failures:
-            for failure in report.failures:
-                self.stderr.write(f"failed: {failure}")
-            more = f" (and {len(report.failures) - 1} more file pairs failed)" if len(report.failures) > 1 else ""
-            raise CommandError(f"{report.failures[0]}{more}")
+            raise CommandError(report.failure_text())

@@ -1,10 +1,11 @@
 """The summary page: exact counts for small tables, planner estimates (flagged) for big ones."""
+
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 
-from elasticc.pages import summary
 from elasticc.models import DiaAlert, DiaObject
+from elasticc.pages import summary
 
 pytestmark = pytest.mark.django_db
 
@@ -13,8 +14,13 @@ pytestmark = pytest.mark.django_db
 def alerts():
     DiaObject.objects.bulk_create(DiaObject(diaObjectId=i, ra=10.0 + i, decl=-5.0) for i in range(1, 21))
     DiaAlert.objects.bulk_create(
-        DiaAlert(alertId=i * 100, diaSourceId=i * 100, diaObjectId=i, midPointTai=60000.0 + i,
-                 alertSentTimestamp="2026-01-01T00:00:00Z" if i <= 5 else None)
+        DiaAlert(
+            alertId=i * 100,
+            diaSourceId=i * 100,
+            diaObjectId=i,
+            midPointTai=60000.0 + i,
+            alertSentTimestamp="2026-01-01T00:00:00Z" if i <= 5 else None,
+        )
         for i in range(1, 21)
     )
 
@@ -22,10 +28,13 @@ def alerts():
 def scans_in_this_transaction(table: str) -> int:
     """Sequential plus index scans of a table's partitions so far in this transaction."""
     with connection.cursor() as cur:
-        cur.execute("""
+        cur.execute(
+            """
             SELECT COALESCE(SUM(COALESCE(s.seq_scan, 0) + COALESCE(s.idx_scan, 0)), 0)
             FROM pg_partition_tree(%s::regclass) t JOIN pg_stat_xact_user_tables s ON s.relid = t.relid
-        """, [table])
+        """,
+            [table],
+        )
         return int(cur.fetchone()[0])
 
 

@@ -1,14 +1,14 @@
 """Helpers for the brokerpoll tests: publish classifications, run brokerpoll as a real process."""
+
 from __future__ import annotations
 
 import os
 import random
 import signal
-import struct
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from confluent_kafka import Producer
@@ -16,6 +16,7 @@ from django.db import connection
 
 from elasticc import taxonomy
 from elasticc.stream import avro
+from tom_desc.lib.numbers import float32  # what an Avro float (and a PostgreSQL real) keeps
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 LOG_DIR = PROJECT_DIR.parent / "var" / "test-brokerpoll"
@@ -29,33 +30,31 @@ def database_url() -> str:
     return f"postgres://{s['USER'] or 'postgres'}{password}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def float32(x: float) -> float:
-    """What an Avro float (and a PostgreSQL real) keeps of x."""
-    return struct.unpack("f", struct.pack("f", x))[0]
-
-
-def make_records(n: int, classifiers: int = 3, classes_per_message: int = 4, first_alert: int = 1,
-                 seed: int = 0) -> list[dict]:
+def make_records(
+    n: int, classifiers: int = 3, classes_per_message: int = 4, first_alert: int = 1, seed: int = 0
+) -> list[dict]:
     rng = random.Random(seed)
     leaves = taxonomy.leaf_classids()
-    t0 = datetime(2023, 10, 1, tzinfo=timezone.utc)
+    t0 = datetime(2023, 10, 1, tzinfo=UTC)
     records = []
     for i in range(n):
         alert = first_alert + i // classifiers
         chosen = rng.sample(leaves, classes_per_message)
         weights = [rng.random() for _ in chosen]
         total = sum(weights)
-        records.append({
-            "alertId": alert,
-            "diaSourceId": alert * 10,
-            "elasticcPublishTimestamp": t0 + timedelta(seconds=alert),
-            "brokerIngestTimestamp": t0 + timedelta(seconds=alert + 1),
-            "brokerName": "TestBroker",
-            "brokerVersion": "1.0",
-            "classifierName": f"clf{i % classifiers}",
-            "classifierParams": "",
-            "classifications": [{"classId": c, "probability": w / total} for c, w in zip(chosen, weights)],
-        })
+        records.append(
+            {
+                "alertId": alert,
+                "diaSourceId": alert * 10,
+                "elasticcPublishTimestamp": t0 + timedelta(seconds=alert),
+                "brokerIngestTimestamp": t0 + timedelta(seconds=alert + 1),
+                "brokerName": "TestBroker",
+                "brokerVersion": "1.0",
+                "classifierName": f"clf{i % classifiers}",
+                "classifierParams": "",
+                "classifications": [{"classId": c, "probability": w / total} for c, w in zip(chosen, weights)],
+            }
+        )
     return records
 
 
@@ -71,6 +70,7 @@ def produce(bootstrap: str, topic: str, values: list[bytes], keys: list[bytes | 
                 errors.append(err)
             else:
                 where[index] = (msg.partition(), msg.offset())
+
         return callback
 
     for i, value in enumerate(values):
@@ -94,8 +94,11 @@ def encode_all(records: list[dict]) -> list[bytes]:
 
 def expected_rows(records: list[dict]) -> tuple[set, set]:
     messages = {(r["alertId"], r["classifierName"]) for r in records}
-    classifications = {(r["alertId"], r["classifierName"], c["classId"], float32(c["probability"]))
-                       for r in records for c in r["classifications"]}
+    classifications = {
+        (r["alertId"], r["classifierName"], c["classId"], float32(c["probability"]))
+        for r in records
+        for c in r["classifications"]
+    }
     return messages, classifications
 
 
@@ -103,13 +106,17 @@ def stored_rows() -> tuple[list, list]:
     """(alertId, classifierName) of every stored message and of every classification row, as lists
     so that a duplicate would show."""
     with connection.cursor() as cur:
-        cur.execute('SELECT m."alertId", c."classifierName" FROM elasticc_brokermessage m '
-                    'JOIN elasticc_brokerclassifier c USING ("classifierId")')
+        cur.execute(
+            'SELECT m."alertId", c."classifierName" FROM elasticc_brokermessage m '
+            'JOIN elasticc_brokerclassifier c USING ("classifierId")'
+        )
         messages = cur.fetchall()
-        cur.execute('SELECT m."alertId", c."classifierName", bc."classId", bc.probability '
-                    'FROM elasticc_brokerclassification bc '
-                    'JOIN elasticc_brokermessage m USING ("classifierId", "brokerMessageId") '
-                    'JOIN elasticc_brokerclassifier c USING ("classifierId")')
+        cur.execute(
+            'SELECT m."alertId", c."classifierName", bc."classId", bc.probability '
+            "FROM elasticc_brokerclassification bc "
+            'JOIN elasticc_brokermessage m USING ("classifierId", "brokerMessageId") '
+            'JOIN elasticc_brokerclassifier c USING ("classifierId")'
+        )
         # A real arrives as its shortest decimal; round both sides to float32 to compare.
         classifications = [(a, c, k, float32(p)) for a, c, k, p in cur.fetchall()]
     return messages, classifications
@@ -140,10 +147,14 @@ class BrokerPoll:
         self.log_path = LOG_DIR / f"{name}.log"
         env = dict(os.environ, DATABASE_URL=database_url(), PYTHONPATH=str(PROJECT_DIR), LOG_LEVEL="INFO")
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # cached bytecode: restarts in ~2 s instead of ~6 s
-        self.log_file = open(self.log_path, "ab")
+        self.log_file = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "brokerpoll", *args],
-            cwd=PROJECT_DIR, env=env, stdout=self.log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
 
     @property

@@ -9,26 +9,26 @@ fakebroker made, and no message exists for an alert that was not sent. Last, a b
 PUTs classifications over REST: they land in the same tables the same way, and sending
 them again stores nothing new.
 """
+
 import json
 import math
 import signal
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from devstack.pytest_plugin import SHARED_DIR
 from elasticc import taxonomy
-from elasticc.management.commands.fakebroker import classify
 from elasticc.models import BrokerClassifier, DiaAlert
+from elasticc.stream.fakebroker import classify
 from elasticc.tests.alert_helpers import manage_py
 from elasticc.tests.api_data import make_user
-from devstack.pytest_plugin import SHARED_DIR
 
 SAMPLE = SHARED_DIR / "data" / "elasticc2_snana_sample.tar.bz2"
 
@@ -58,8 +58,9 @@ def stored_classifications() -> dict[tuple[int, int], list[tuple[int, float]]]:
     """{(classifierId, brokerMessageId): sorted [(classId, probability)]}."""
     out: dict[tuple[int, int], list[tuple[int, float]]] = {}
     with connection.cursor() as cursor:
-        cursor.execute('SELECT "classifierId", "brokerMessageId", "classId", probability '
-                       'FROM elasticc_brokerclassification')
+        cursor.execute(
+            'SELECT "classifierId", "brokerMessageId", "classId", probability FROM elasticc_brokerclassification'
+        )
         for classifier_id, message_id, class_id, probability in cursor.fetchall():
             out.setdefault((classifier_id, message_id), []).append((class_id, probability))
     return {k: sorted(v) for k, v in out.items()}
@@ -102,8 +103,19 @@ def check_round(leaves: list[int]) -> int:
 
 
 def send(kafka, topic: str, *args: str) -> str:
-    proc = manage_py("send_elasticc_alerts", "--do", "--no-progress", "--kafka-server", kafka.bootstrap_servers,
-                     "--topic", topic, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = manage_py(
+        "send_elasticc_alerts",
+        "--do",
+        "--no-progress",
+        "--kafka-server",
+        kafka.bootstrap_servers,
+        "--topic",
+        topic,
+        *args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     return out
@@ -111,16 +123,31 @@ def send(kafka, topic: str, *args: str) -> str:
 
 def put_over_rest(client, token: Token, alerts: dict[int, int]) -> tuple[int, dict]:
     """A broker script PUTting one classification per alert; (status, JSON answer)."""
-    now_ms = int(datetime.now(timezone.utc).timestamp() * 1000)
-    sent_ms = {a: int(t.timestamp() * 1000) for a, t in DiaAlert.objects.filter(
-        alertId__in=list(alerts)).values_list("alertId", "alertSentTimestamp")}
-    body = [{"alertId": alert_id, "diaSourceId": source_id, "elasticcPublishTimestamp": sent_ms[alert_id],
-             "brokerIngestTimestamp": now_ms, "brokerName": "CycleRest", "brokerVersion": "2.0",
-             "classifierName": "RestRF", "classifierParams": "v1",
-             "classifications": [{"classId": 111, "probability": 0.25}, {"classId": 221, "probability": 0.75}]}
-            for alert_id, source_id in alerts.items()]
-    answer = client.put("/elasticc/brokermessage/", data=json.dumps(body), content_type="application/json",
-                        HTTP_AUTHORIZATION=f"Token {token.key}")
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    sent_ms = {
+        a: int(t.timestamp() * 1000)
+        for a, t in DiaAlert.objects.filter(alertId__in=list(alerts)).values_list("alertId", "alertSentTimestamp")
+    }
+    body = [
+        {
+            "alertId": alert_id,
+            "diaSourceId": source_id,
+            "elasticcPublishTimestamp": sent_ms[alert_id],
+            "brokerIngestTimestamp": now_ms,
+            "brokerName": "CycleRest",
+            "brokerVersion": "2.0",
+            "classifierName": "RestRF",
+            "classifierParams": "v1",
+            "classifications": [{"classId": 111, "probability": 0.25}, {"classId": 221, "probability": 0.75}],
+        }
+        for alert_id, source_id in alerts.items()
+    ]
+    answer = client.put(
+        "/elasticc/brokermessage/",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token.key}",
+    )
     return answer.status_code, answer.json()
 
 
@@ -135,15 +162,41 @@ def test_sent_alerts_come_back_classified_once_per_classifier(kafka_broker, uniq
     kafka_broker.create_topic(alerts_topic, partitions=2)
     kafka_broker.create_topic(class_topic, partitions=2)
     servers = kafka_broker.bootstrap_servers
-    fakebroker = manage_py("fakebroker", "--kafka-server", servers, "--alert-topic", alerts_topic,
-                           "--topic", class_topic, "--group", f"{unique_name}-fb", "--session-timeout-ms", "2000",
-                           *[arg for name in CLASSIFIERS for arg in ("--classifier", name)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    brokerpoll = manage_py("brokerpoll", "--kafka-server", servers, "--topic", class_topic,
-                           "--group", f"{unique_name}-poll", "--name", "cycle",
-                           "--consumer-option", "session.timeout.ms=2000",
-                           "--consumer-option", "heartbeat.interval.ms=500",
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    fakebroker = manage_py(
+        "fakebroker",
+        "--kafka-server",
+        servers,
+        "--alert-topic",
+        alerts_topic,
+        "--topic",
+        class_topic,
+        "--group",
+        f"{unique_name}-fb",
+        "--session-timeout-ms",
+        "2000",
+        *[arg for name in CLASSIFIERS for arg in ("--classifier", name)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    brokerpoll = manage_py(
+        "brokerpoll",
+        "--kafka-server",
+        servers,
+        "--topic",
+        class_topic,
+        "--group",
+        f"{unique_name}-poll",
+        "--name",
+        "cycle",
+        "--consumer-option",
+        "session.timeout.ms=2000",
+        "--consumer-option",
+        "heartbeat.interval.ms=500",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     procs = [fakebroker, brokerpoll]
     leaves = taxonomy.leaf_classids()
     try:
@@ -167,7 +220,7 @@ def test_sent_alerts_come_back_classified_once_per_classifier(kafka_broker, uniq
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
         results = [p.communicate(timeout=60) for p in procs]
-    for p, (out, err) in zip(procs, results):
+    for p, (_out, err) in zip(procs, results):
         assert p.returncode == 0, f"{p.args[2]}: {err[-3000:]}"
     assert f"{total} alerts read, {total * len(CLASSIFIERS)} classifications published" in results[0][0]
 
@@ -182,7 +235,8 @@ def test_sent_alerts_come_back_classified_once_per_classifier(kafka_broker, uniq
     assert sorted(m[1] for m in rest_messages) == sorted(some)
     assert all(m[5] == m[6] for m in rest_messages)  # publish timestamp = the alert's sent mark
     assert {key: value for key, value in stored_classifications().items() if key[0] == rest_id} == {
-        (rest_id, m[3]): [(111, 0.25), (221, 0.75)] for m in rest_messages}
+        (rest_id, m[3]): [(111, 0.25), (221, 0.75)] for m in rest_messages
+    }
     assert len(stored_messages()) == total * len(CLASSIFIERS) + len(some)
     status, answer = put_over_rest(client, token, some)  # a broker retrying the same request
     assert status in (200, 201), answer

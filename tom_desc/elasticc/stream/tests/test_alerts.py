@@ -1,16 +1,16 @@
 """Alert construction: the history rule, the Avro shape, set-based queries."""
+
 import math
 import random
-from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from elasticc.stream import alerts, avro
-from elasticc.models import DiaAlert, DiaForcedSource, DiaObject, DiaSource
-from elasticc.tests.alert_helpers import decode_with_reference, make_object
 from devstack.pytest_plugin import SHARED_DIR
+from elasticc.models import DiaAlert, DiaForcedSource, DiaObject, DiaSource
+from elasticc.stream import alerts, avro
+from elasticc.tests.alert_helpers import decode_with_reference, make_object
 
 pytestmark = pytest.mark.django_db
 
@@ -51,8 +51,9 @@ def oracle(alert_pk: int) -> dict:
     prv = srcs.filter(midPointTai__lt=s.midPointTai, midPointTai__gte=s.midPointTai - 365)
     forced = None
     if s.midPointTai - first > 0.5:
-        forced = DiaForcedSource.objects.filter(diaObjectId=a.diaObjectId, midPointTai__gte=first - 30,
-                                                midPointTai__lte=s.midPointTai)
+        forced = DiaForcedSource.objects.filter(
+            diaObjectId=a.diaObjectId, midPointTai__gte=first - 30, midPointTai__lte=s.midPointTai
+        )
     obj = DiaObject.objects.filter(diaObjectId=a.diaObjectId).first()
     return {
         "alertId": a.alertId,
@@ -78,21 +79,25 @@ def summarize(alert: dict) -> dict:
         "alertId": alert["alertId"],
         "diaSourceId": alert["diaSource"]["diaSourceId"],
         "prv": [(x["midPointTai"], x["diaSourceId"]) for x in alert["prvDiaSources"]],
-        "forced": None if alert["prvDiaForcedSources"] is None else
-        [(x["midPointTai"], x["diaForcedSourceId"]) for x in alert["prvDiaForcedSources"]],
+        "forced": None
+        if alert["prvDiaForcedSources"] is None
+        else [(x["midPointTai"], x["diaForcedSourceId"]) for x in alert["prvDiaForcedSources"]],
         "diaObjectId": alert["diaObject"]["diaObjectId"] if alert["diaObject"] else None,
     }
 
 
-@pytest.mark.parametrize("index, prv, forced", [
-    (0, [], None),                                            # the first source: no history
-    (1, [60000.0], None),                                     # 0.3 d after the first: no forced points
-    (2, [60000.0, 60000.3], None),                            # exactly 0.5 d: still none ("more than")
-    (3, [60000.0, 60000.3, 60000.5], daily(59970, 60010)),    # first - 30 d .. the source, both ends in
-    (4, [60000.0, 60000.3, 60000.5, 60010.0], daily(59970, 60200)),
-    (5, [60000.0, 60000.3, 60000.5, 60010.0, 60200.0], daily(59970, 60365)),  # exactly 365 d back: in
-    (6, [60200.0, 60365.0], daily(59970, 60400)),             # older than 365 d: out
-])
+@pytest.mark.parametrize(
+    "index, prv, forced",
+    [
+        (0, [], None),  # the first source: no history
+        (1, [60000.0], None),  # 0.3 d after the first: no forced points
+        (2, [60000.0, 60000.3], None),  # exactly 0.5 d: still none ("more than")
+        (3, [60000.0, 60000.3, 60000.5], daily(59970, 60010)),  # first - 30 d .. the source, both ends in
+        (4, [60000.0, 60000.3, 60000.5, 60010.0], daily(59970, 60200)),
+        (5, [60000.0, 60000.3, 60000.5, 60010.0, 60200.0], daily(59970, 60365)),  # exactly 365 d back: in
+        (6, [60200.0, 60365.0], daily(59970, 60400)),  # older than 365 d: out
+    ],
+)
 def test_history_rule_on_hand_built_object(history_objects, index, prv, forced):
     [alert] = alerts.build_alerts([alert_id(OBJ, index)])
     assert alert["alertId"] == alert_id(OBJ, index)
@@ -155,13 +160,41 @@ def test_alert_whose_time_disagrees_with_its_source_still_builds(history_objects
     assert summarize(alert) == oracle(alert_id(OBJ, 4))
 
 
+@pytest.mark.parametrize(
+    "index, copy",
+    [
+        (5, 60100.0),  # the copy is earlier than the source (60365): the window must still reach 60200
+        (3, 60400.0),  # the copy is later than the source (60010): the source and its history lie below it
+    ],
+)
+def test_history_follows_the_source_time_alone_in_a_batch_and_streamed(history_objects, index, copy):
+    """One engine for all outputs: the source's time decides the history however the alert is built."""
+    DiaAlert.objects.filter(alertId=alert_id(OBJ, index)).update(midPointTai=copy)
+    [alone] = alerts.build_alerts([alert_id(OBJ, index)])
+    assert alone["diaSource"]["midPointTai"] == OBJ_TIMES[index]
+    assert summarize(alone) == oracle(alert_id(OBJ, index))
+    ids = [a.alertId for a in DiaAlert.objects.all()]
+    assert alone in alerts.build_alerts(ids)
+    rows = [
+        alerts.AlertRow(*r)
+        for r in DiaAlert.objects.order_by("midPointTai", "alertId").values_list(
+            "alertId", "diaObjectId", "diaSourceId", "midPointTai"
+        )
+    ]
+    assert stream_encode(rows, 2)[alert_id(OBJ, index)] == avro.encode_alert(alone)
+
+
 @pytest.mark.slow
 def test_real_sample_alerts_match_the_oracle():
     from django.core.management import call_command
 
     from devstack.pytest_plugin import require
 
-    call_command("load_snana_fits", str(require(SAMPLE, "the tests read ../shared/ beside the project (the ELAsTiCC sample and schemas)")), "--no-progress")
+    call_command(
+        "load_snana_fits",
+        str(require(SAMPLE, "the tests read ../shared/ beside the project (the ELAsTiCC sample and schemas)")),
+        "--no-progress",
+    )
     ids = list(DiaAlert.objects.values_list("alertId", flat=True))
     assert len(ids) > 100
     chosen = random.Random(1).sample(ids, 150)
@@ -178,11 +211,16 @@ def test_real_sample_alerts_match_the_oracle():
 
 
 def encoded_by_id(ids) -> dict[int, bytes]:
-    rows = list(DiaAlert.objects.filter(alertId__in=ids).order_by("midPointTai")
-                .values_list("alertId", "diaObjectId", "diaSourceId", "midPointTai"))
+    rows = list(
+        DiaAlert.objects.filter(alertId__in=ids)
+        .order_by("midPointTai")
+        .values_list("alertId", "diaObjectId", "diaSourceId", "midPointTai")
+    )
     with connection.cursor() as cursor:
-        return {row.alertId: data for row, data in
-                alerts.encode_alerts_for_rows([alerts.AlertRow(*r) for r in rows], cursor)}
+        return {
+            row.alertId: data
+            for row, data in alerts.encode_alerts_for_rows([alerts.AlertRow(*r) for r in rows], cursor)
+        }
 
 
 def test_sender_bytes_are_exactly_fastavro_of_the_alert_dict(history_objects):
@@ -221,27 +259,38 @@ def test_avro_long_matches_fastavro():
 
 
 def stream_encode(rows, batch_size: int, max_rows: int = 2_000_000) -> dict[int, bytes]:
-    encoder = alerts.AlertStreamEncoder(max_rows)
+    encoder = alerts.AlertAssembler(alerts.AvroForm(), history_rows=max_rows)
     out = {}
     with connection.cursor() as cursor:
         for i in range(0, len(rows), batch_size):
-            for row, data in encoder.encode(rows[i:i + batch_size], cursor):
+            for row, data in encoder.assemble(rows[i : i + batch_size], cursor):
                 assert row.alertId not in out
                 out[row.alertId] = data
     return out
 
 
-@pytest.mark.parametrize("batch_size, max_rows, shuffled", [
-    (1, 2_000_000, False), (3, 2_000_000, False), (7, 50, False), (5, 2_000_000, True), (4, 30, True),
-])
+@pytest.mark.parametrize(
+    "batch_size, max_rows, shuffled",
+    [
+        (1, 2_000_000, False),
+        (3, 2_000_000, False),
+        (7, 50, False),
+        (5, 2_000_000, True),
+        (4, 30, True),
+    ],
+)
 def test_stream_encoder_equals_the_stateless_encoding(history_objects, batch_size, max_rows, shuffled):
     """Kept history across batches (in order, out of order, with eviction) changes no byte."""
     from elasticc.tests.alert_helpers import make_many
 
     make_many(12, 9, 25, first_object=40, spacing=40.0)  # long gaps: windows slide past old rows
     DiaAlert.objects.filter(alertId=alert_id(OBJ, 4)).update(midPointTai=60100.0)  # an irregular alert
-    rows = [alerts.AlertRow(*r) for r in DiaAlert.objects.order_by("midPointTai", "alertId")
-            .values_list("alertId", "diaObjectId", "diaSourceId", "midPointTai")]
+    rows = [
+        alerts.AlertRow(*r)
+        for r in DiaAlert.objects.order_by("midPointTai", "alertId").values_list(
+            "alertId", "diaObjectId", "diaSourceId", "midPointTai"
+        )
+    ]
     if shuffled:
         random.Random(batch_size).shuffle(rows)
     streamed = stream_encode(rows, batch_size, max_rows)
@@ -254,16 +303,21 @@ def test_stream_encoder_fetches_each_row_once_in_time_order():
     from elasticc.tests.alert_helpers import make_many
 
     make_many(10, 12, 30, spacing=2.0)
-    rows = [alerts.AlertRow(*r) for r in DiaAlert.objects.order_by("midPointTai", "alertId")
-            .values_list("alertId", "diaObjectId", "diaSourceId", "midPointTai")]
-    encoder = alerts.AlertStreamEncoder()
+    rows = [
+        alerts.AlertRow(*r)
+        for r in DiaAlert.objects.order_by("midPointTai", "alertId").values_list(
+            "alertId", "diaObjectId", "diaSourceId", "midPointTai"
+        )
+    ]
+    encoder = alerts.AlertAssembler(alerts.AvroForm(), history_rows=2_000_000)
     with connection.cursor() as cursor:
         for i in range(0, len(rows), 4):
-            encoder.encode(rows[i:i + 4], cursor)
+            encoder.assemble(rows[i : i + 4], cursor)
     needed_forced = 0  # the forced points inside some alert's window: first - 30 d .. last source
     for oid in DiaSource.objects.values_list("diaObjectId", flat=True).distinct():
         times = sorted(DiaSource.objects.filter(diaObjectId=oid).values_list("midPointTai", flat=True))
-        needed_forced += DiaForcedSource.objects.filter(diaObjectId=oid, midPointTai__gte=times[0] - 30,
-                                                        midPointTai__lte=times[-1]).count()
+        needed_forced += DiaForcedSource.objects.filter(
+            diaObjectId=oid, midPointTai__gte=times[0] - 30, midPointTai__lte=times[-1]
+        ).count()
     assert 0 < needed_forced < DiaForcedSource.objects.count()
     assert encoder.rows_fetched == DiaSource.objects.count() + needed_forced

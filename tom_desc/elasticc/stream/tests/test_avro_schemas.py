@@ -1,8 +1,8 @@
 """The project's own Avro schemas are the published ELAsTiCC v0.9.1 schemas on the wire."""
+
 import io
 import math
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import UTC, datetime
 
 import fastavro
 import fastavro.schema
@@ -13,7 +13,6 @@ from elasticc.stream import avro
 
 REFERENCE_DIR = SHARED_DIR / "reference" / "schema"
 NAMES = ["alert", "diaSource", "diaForcedSource", "diaObject", "brokerClassification"]
-
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -42,16 +41,32 @@ def sample_alert() -> dict:
     obj.update(mwebv=0.0625, z_final=0.5, hostgal_mag_Y=21.25, hostgal2_magerr_u=0.125)
 
     def source(i: int, t: float) -> dict:
-        return {"diaSourceId": 123456700000 + i, "diaObjectId": 1234567, "midPointTai": t, "filterName": "ugrizY"[i % 6],
-                "ra": 150.25, "decl": -30.5, "psFlux": 1000.5 + i, "psFluxErr": 12.25, "snr": 81.5}
+        return {
+            "diaSourceId": 123456700000 + i,
+            "diaObjectId": 1234567,
+            "midPointTai": t,
+            "filterName": "ugrizY"[i % 6],
+            "ra": 150.25,
+            "decl": -30.5,
+            "psFlux": 1000.5 + i,
+            "psFluxErr": 12.25,
+            "snr": 81.5,
+        }
 
     return {
         "alertId": 123456700003,
         "diaSource": source(3, 60003.125),
         "prvDiaSources": [source(1, 60001.0), source(2, 60002.0)],
         "prvDiaForcedSources": [
-            {"diaForcedSourceId": 123456700000 + i, "diaObjectId": 1234567, "midPointTai": 60000.0 + i,
-             "filterName": "r", "psFlux": -3.5 + i, "psFluxErr": 10.0} for i in range(4)
+            {
+                "diaForcedSourceId": 123456700000 + i,
+                "diaObjectId": 1234567,
+                "midPointTai": 60000.0 + i,
+                "filterName": "r",
+                "psFlux": -3.5 + i,
+                "psFluxErr": 10.0,
+            }
+            for i in range(4)
         ],
         "diaObject": obj,
     }
@@ -59,10 +74,14 @@ def sample_alert() -> dict:
 
 def sample_classification() -> dict:
     return {
-        "alertId": 42, "diaSourceId": 42,
-        "elasticcPublishTimestamp": datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=timezone.utc),
-        "brokerIngestTimestamp": datetime(2024, 5, 1, 12, 0, 1, 456000, tzinfo=timezone.utc),
-        "brokerName": "B", "brokerVersion": "1", "classifierName": "C", "classifierParams": "p",
+        "alertId": 42,
+        "diaSourceId": 42,
+        "elasticcPublishTimestamp": datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC),
+        "brokerIngestTimestamp": datetime(2024, 5, 1, 12, 0, 1, 456000, tzinfo=UTC),
+        "brokerName": "B",
+        "brokerVersion": "1",
+        "classifierName": "C",
+        "classifierParams": "p",
         "classifications": [{"classId": 111, "probability": 0.75}, {"classId": 121, "probability": 0.25}],
     }
 
@@ -78,7 +97,8 @@ def test_same_parsing_canonical_form_as_reference(name):
 def test_same_fingerprint_as_reference(name):
     ours = fastavro.schema.fingerprint(avro.canonical_form(f"{avro.NAMESPACE}.{name}"), "CRC-64-AVRO")
     theirs = fastavro.schema.fingerprint(
-        fastavro.schema.to_parsing_canonical_form(reference_schema(name)), "CRC-64-AVRO")
+        fastavro.schema.to_parsing_canonical_form(reference_schema(name)), "CRC-64-AVRO"
+    )
     assert ours == theirs
 
 

@@ -1,16 +1,17 @@
 """The shared write path for broker messages (Kafka and REST): validation and storing."""
+
 import math
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection, connections, transaction
 
+from elasticc.models import BrokerClassification, BrokerClassifier, BrokerMessage
 from elasticc.stream import ingest
 from elasticc.stream.ingest import InvalidBrokerMessage, KafkaOrigin, store_broker_messages, validate_classification
-from elasticc.models import BrokerClassification, BrokerClassifier, BrokerMessage
 
-T0 = datetime(2023, 10, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2023, 10, 1, 12, 0, tzinfo=UTC)
 
 
 def record(alert_id=1001, broker="TestBroker", classifier="RF", params="p1", probs=((111, 0.7), (112, 0.3)), **kw):
@@ -41,6 +42,7 @@ def table_exists(name):
 
 # ------------------------------------------------------------------------ validation
 
+
 def test_valid_record_is_normalised():
     r = record(probs=((111, 1), (121, 0)))
     out = validate_classification(r)
@@ -51,38 +53,45 @@ def test_valid_record_is_normalised():
     assert validate_classification(r)["brokerIngestTimestamp"] is None
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"alertId": None}, "alertId"),
-    ({"alertId": "12"}, "alertId"),
-    ({"alertId": True}, "alertId"),
-    ({"alertId": 2**63}, "alertId"),
-    ({"diaSourceId": 1.5}, "diaSourceId"),
-    ({"elasticcPublishTimestamp": None}, "elasticcPublishTimestamp"),
-    ({"elasticcPublishTimestamp": "2023-10-01"}, "elasticcPublishTimestamp"),
-    ({"elasticcPublishTimestamp": datetime(2023, 10, 1)}, "elasticcPublishTimestamp"),
-    ({"brokerIngestTimestamp": 12345}, "brokerIngestTimestamp"),
-    ({"brokerName": ""}, "brokerName"),
-    ({"brokerName": 3}, "brokerName"),
-    ({"classifierName": None}, "classifierName"),
-    ({"classifierParams": "a\x00b"}, "classifierParams"),
-    ({"brokerVersion": "x" * 5000}, "brokerVersion"),
-    ({"classifications": []}, "classifications"),
-    ({"classifications": None}, "classifications"),
-    ({"classifications": "111:1"}, "classifications"),
-    ({"classifications": [7]}, "classifications[0]"),
-    ({"classifications": [{"classId": 111, "probability": 0.5}, {"classId": 999, "probability": 0.5}]},
-     "classifications[1].classId"),
-    ({"classifications": [{"classId": 111, "probability": 0.5}, {"classId": 111, "probability": 0.5}]},
-     "classifications[1].classId"),
-    ({"classifications": [{"classId": "111", "probability": 0.5}]}, "classifications[0].classId"),
-    ({"classifications": [{"probability": 0.5}]}, "classifications[0].classId"),
-    ({"classifications": [{"classId": 111, "probability": math.nan}]}, "classifications[0].probability"),
-    ({"classifications": [{"classId": 111, "probability": math.inf}]}, "classifications[0].probability"),
-    ({"classifications": [{"classId": 111, "probability": 1.01}]}, "classifications[0].probability"),
-    ({"classifications": [{"classId": 111, "probability": -0.1}]}, "classifications[0].probability"),
-    ({"classifications": [{"classId": 111, "probability": "0.5"}]}, "classifications[0].probability"),
-    ({"classifications": [{"classId": 111}]}, "classifications[0].probability"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"alertId": None}, "alertId"),
+        ({"alertId": "12"}, "alertId"),
+        ({"alertId": True}, "alertId"),
+        ({"alertId": 2**63}, "alertId"),
+        ({"diaSourceId": 1.5}, "diaSourceId"),
+        ({"elasticcPublishTimestamp": None}, "elasticcPublishTimestamp"),
+        ({"elasticcPublishTimestamp": "2023-10-01"}, "elasticcPublishTimestamp"),
+        ({"elasticcPublishTimestamp": datetime(2023, 10, 1)}, "elasticcPublishTimestamp"),
+        ({"brokerIngestTimestamp": 12345}, "brokerIngestTimestamp"),
+        ({"brokerName": ""}, "brokerName"),
+        ({"brokerName": 3}, "brokerName"),
+        ({"classifierName": None}, "classifierName"),
+        ({"classifierParams": "a\x00b"}, "classifierParams"),
+        ({"brokerVersion": "x" * 5000}, "brokerVersion"),
+        ({"classifications": []}, "classifications"),
+        ({"classifications": None}, "classifications"),
+        ({"classifications": "111:1"}, "classifications"),
+        ({"classifications": [7]}, "classifications[0]"),
+        (
+            {"classifications": [{"classId": 111, "probability": 0.5}, {"classId": 999, "probability": 0.5}]},
+            "classifications[1].classId",
+        ),
+        (
+            {"classifications": [{"classId": 111, "probability": 0.5}, {"classId": 111, "probability": 0.5}]},
+            "classifications[1].classId",
+        ),
+        ({"classifications": [{"classId": "111", "probability": 0.5}]}, "classifications[0].classId"),
+        ({"classifications": [{"probability": 0.5}]}, "classifications[0].classId"),
+        ({"classifications": [{"classId": 111, "probability": math.nan}]}, "classifications[0].probability"),
+        ({"classifications": [{"classId": 111, "probability": math.inf}]}, "classifications[0].probability"),
+        ({"classifications": [{"classId": 111, "probability": 1.01}]}, "classifications[0].probability"),
+        ({"classifications": [{"classId": 111, "probability": -0.1}]}, "classifications[0].probability"),
+        ({"classifications": [{"classId": 111, "probability": "0.5"}]}, "classifications[0].probability"),
+        ({"classifications": [{"classId": 111}]}, "classifications[0].probability"),
+    ],
+)
 def test_invalid_record_names_the_field(change, field):
     with pytest.raises(InvalidBrokerMessage) as info:
         validate_classification(record(**change))
@@ -98,6 +107,7 @@ def test_non_dict_is_rejected():
 
 
 # ------------------------------------------------------------------------ storing
+
 
 @pytest.mark.django_db
 def test_new_classifier_is_registered_with_its_partitions():
@@ -116,8 +126,11 @@ def test_new_classifier_is_registered_with_its_partitions():
     assert msg.elasticcPublishTimestamp == T0
     assert msg.brokerIngestTimestamp == T0 + timedelta(seconds=5)
     assert msg.descIngestTimestamp is not None
-    rows = sorted(BrokerClassification.objects.filter(brokerMessageId=msg.brokerMessageId)
-                  .values_list("classifierId", "classId", "probability"))
+    rows = sorted(
+        BrokerClassification.objects.filter(brokerMessageId=msg.brokerMessageId).values_list(
+            "classifierId", "classId", "probability"
+        )
+    )
     assert rows == [(cid, 111, pytest.approx(0.7)), (cid, 112, pytest.approx(0.3))]
     # The row really lives in the classifier's own partition.
     with connection.cursor() as cur:
@@ -137,8 +150,13 @@ def test_known_classifier_is_reused():
 def test_rest_message_has_no_kafka_origin():
     result = store_broker_messages([(validate_classification(record(brokerIngestTimestamp=None)), None)])
     msg = BrokerMessage.objects.get(brokerMessageId=result.brokerMessageIds[0])
-    assert (msg.topicName, msg.kafkaPartition, msg.streamMessageId, msg.msgHdrTimestamp,
-            msg.brokerIngestTimestamp) == (None, None, None, None, None)
+    assert (msg.topicName, msg.kafkaPartition, msg.streamMessageId, msg.msgHdrTimestamp, msg.brokerIngestTimestamp) == (
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 @pytest.mark.django_db
@@ -162,15 +180,17 @@ def test_duplicates_within_a_batch_are_skipped_and_ids_aligned():
         (validate_classification(record(alert_id=10)), origin(0)),
         (validate_classification(record(alert_id=11)), origin(1)),
         (validate_classification(record(alert_id=10, probs=((121, 1.0),))), origin(2)),  # repeat of item 0
-        (validate_classification(record(alert_id=10, classifier="Other")), origin(3)),   # other classifier
+        (validate_classification(record(alert_id=10, classifier="Other")), origin(3)),  # other classifier
     ]
     result = store_broker_messages(items)
     assert (result.stored, result.duplicates, result.classifications) == (3, 1, 6)
     ids = result.brokerMessageIds
     assert len(ids) == 4 and ids[0] == ids[2] and len({ids[0], ids[1], ids[3]}) == 3
     # The first occurrence wins.
-    assert sorted(BrokerClassification.objects.filter(brokerMessageId=ids[0]).values_list("classId", flat=True)) \
-        == [111, 112]
+    assert sorted(BrokerClassification.objects.filter(brokerMessageId=ids[0]).values_list("classId", flat=True)) == [
+        111,
+        112,
+    ]
     assert BrokerMessage.objects.get(brokerMessageId=ids[0]).streamMessageId == 0
     for (rec, _), message_id in zip(items, ids):
         msg = BrokerMessage.objects.get(brokerMessageId=message_id)
@@ -222,10 +242,9 @@ def test_messages_and_classifications_are_written_with_copy():
 
 @pytest.mark.django_db
 def test_joins_the_callers_transaction():
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            store_broker_messages([(validate_classification(record(classifier="Rolled-Back")), None)])
-            raise RuntimeError("caller fails after storing")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        store_broker_messages([(validate_classification(record(classifier="Rolled-Back")), None)])
+        raise RuntimeError("caller fails after storing")
     assert not BrokerMessage.objects.exists()
     assert not BrokerClassifier.objects.filter(classifierName="Rolled-Back").exists()
 
@@ -251,10 +270,12 @@ def test_concurrent_writer_of_the_same_message_loses_the_race_gracefully():
     def writer_b():
         try:
             a_stored.wait(10)
-            outcome["b"] = store_broker_messages([
-                (validate_classification(record(alert_id=8)), origin(80)),
-                (validate_classification(record(alert_id=7)), origin(71)),
-            ])
+            outcome["b"] = store_broker_messages(
+                [
+                    (validate_classification(record(alert_id=8)), origin(80)),
+                    (validate_classification(record(alert_id=7)), origin(71)),
+                ]
+            )
         except Exception as exc:  # surfaced by the asserts below
             outcome["b"] = exc
         finally:

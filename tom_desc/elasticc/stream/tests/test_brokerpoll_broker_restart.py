@@ -1,10 +1,23 @@
 """brokerpoll survives its Kafka broker dying and coming back empty (its own tansu, not the session's)."""
+
+import itertools
+
 import pytest
 
 from devstack.kafka import EmbeddedKafka
 from devstack.postgres import free_port
-from elasticc.stream.tests.brokerpoll_helpers import (FAST_GROUP, LOG_DIR, BrokerPoll, count, encode_all, expected_rows,
-                                              make_records, produce, stored_rows, wait_for)
+from elasticc.stream.tests.brokerpoll_helpers import (
+    FAST_GROUP,
+    LOG_DIR,
+    BrokerPoll,
+    count,
+    encode_all,
+    expected_rows,
+    make_records,
+    produce,
+    stored_rows,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -23,8 +36,20 @@ def test_broker_killed_and_restarted_brokerpoll_recovers(unique_name, n_before, 
         before = make_records(n_before, classifiers=2, first_alert=1)
         after = make_records(n_after, classifiers=2, first_alert=10_000, seed=1)
         produce(broker.bootstrap_servers, unique_name, encode_all(before))
-        poller = BrokerPoll(["--kafka-server", broker.bootstrap_servers, "--topic", unique_name,
-                             "--group", unique_name, "--poll-timeout", "0.3", *FAST_GROUP], unique_name)
+        poller = BrokerPoll(
+            [
+                "--kafka-server",
+                broker.bootstrap_servers,
+                "--topic",
+                unique_name,
+                "--group",
+                unique_name,
+                "--poll-timeout",
+                "0.3",
+                *FAST_GROUP,
+            ],
+            unique_name,
+        )
         wait_for(lambda: count("elasticc_brokermessage") == len(before), 60, 0.1, "first messages")
 
         broker.kill()  # everything it held is gone: topics, messages, the consumer group
@@ -34,8 +59,12 @@ def test_broker_killed_and_restarted_brokerpoll_recovers(unique_name, n_before, 
         broker.start()  # same address, empty
         broker.create_topic(unique_name, partitions=2)
         produce(broker.bootstrap_servers, unique_name, encode_all(after))
-        wait_for(lambda: count("elasticc_brokermessage") == len(before) + len(after), 90, 0.2,
-                 "messages published after the restart")
+        wait_for(
+            lambda: count("elasticc_brokermessage") == len(before) + len(after),
+            90,
+            0.2,
+            "messages published after the restart",
+        )
         assert poller.process.poll() is None, "brokerpoll must not exit"
         code = poller.terminate(30)
     finally:
@@ -52,10 +81,13 @@ def test_broker_killed_and_restarted_brokerpoll_recovers(unique_name, n_before, 
     # coming back alternate (a coordinator hiccup right after the restart is a change of its
     # own), and the outage of several seconds, with many failed requests, gives a handful of lines.
     lines = [line for line in log.splitlines() if "elasticc.brokerpoll" in line]
-    changes = [("down" if "unavailable:" in line else "up") for line in lines
-               if "Kafka broker" in line and ("unavailable:" in line or "available again" in line)]
+    changes = [
+        ("down" if "unavailable:" in line else "up")
+        for line in lines
+        if "Kafka broker" in line and ("unavailable:" in line or "available again" in line)
+    ]
     assert changes and changes[0] == "down" and changes[-1] == "up", changes
-    assert all(a != b for a, b in zip(changes, changes[1:])), changes
+    assert all(a != b for a, b in itertools.pairwise(changes)), changes
     assert len(changes) <= 4, changes
     assert not [line for line in lines if " ERROR " in line], "connection failures are not errors"
     assert any("available again" in line for line in lines), lines[-20:]

@@ -1,11 +1,12 @@
 """Broker config files for brokerpoll: parsing, SASL/SSL settings, and what is refused."""
+
 import json
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from elasticc.stream.consumer import BrokerConfig, ConfigError, load_broker_configs
+from elasticc.stream.brokerconfig import BrokerConfig, ConfigError, load_broker_configs
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "brokers.example.yaml"
 
@@ -19,8 +20,12 @@ def write(tmp_path, text, name="brokers.yaml"):
 def test_example_file_parses(monkeypatch):
     monkeypatch.setenv("PITT_KAFKA_PASSWORD", "s3cret")
     fake, pitt = load_broker_configs(EXAMPLE)
-    assert (fake.name, fake.bootstrap_servers, fake.topics, fake.group_id) == \
-        ("fakebroker", "127.0.0.1:9092", ["elasticc-fakebroker"], "tom_desc-brokerpoll")
+    assert (fake.name, fake.bootstrap_servers, fake.topics, fake.group_id) == (
+        "fakebroker",
+        "127.0.0.1:9092",
+        ["elasticc-fakebroker"],
+        "tom_desc-brokerpoll",
+    )
     assert pitt.topics == ["^elasticc-.*-classifications$"]
     settings = pitt.consumer_settings()
     assert settings["security.protocol"] == "SASL_SSL"
@@ -35,40 +40,79 @@ def test_example_file_parses(monkeypatch):
 
 def test_json_file_and_password_file(tmp_path):
     secret = write(tmp_path, "from-a-file\n", "password")
-    path = write(tmp_path, json.dumps({"brokers": [{
-        "name": "b", "bootstrap_servers": "k:9092", "topic": "t1", "group_id": "g",
-        "security": {"protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN", "sasl_username": "u",
-                     "sasl_password_file": str(secret)}}]}), "brokers.json")
+    path = write(
+        tmp_path,
+        json.dumps(
+            {
+                "brokers": [
+                    {
+                        "name": "b",
+                        "bootstrap_servers": "k:9092",
+                        "topic": "t1",
+                        "group_id": "g",
+                        "security": {
+                            "protocol": "SASL_PLAINTEXT",
+                            "sasl_mechanism": "PLAIN",
+                            "sasl_username": "u",
+                            "sasl_password_file": str(secret),
+                        },
+                    }
+                ]
+            }
+        ),
+        "brokers.json",
+    )
     (config,) = load_broker_configs(path)
     assert config.topics == ["t1"]
     assert config.consumer_settings()["sasl.password"] == "from-a-file"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("brokers: []", "brokers"),
-    ("brokers:\n  - name: a\n    bootstrap_servers: k\n    group_id: g\n", "topics"),
-    ("brokers:\n  - name: a\n    topics: [t]\n    group_id: g\n", "bootstrap_servers"),
-    ("brokers:\n  - name: a\n    bootstrap_servers: k\n    topics: [t]\n", "group_id"),
-    ("brokers:\n  - name: a\n    bootstrap_servers: k\n    topics: [t]\n    group_id: g\n    colour: red\n", "colour"),
-    ("brokers:\n  - name: a\n    bootstrap_servers: k\n    topics: [t]\n    group_id: g\n"
-     "    security: {sasl_password: hunter2}\n", "sasl_password_env"),
-    ("brokers:\n  - name: a\n    bootstrap_servers: k\n    topics: [t]\n    group_id: g\n"
-     "    security: {sasl_password_env: NO_SUCH_VARIABLE_X}\n", "NO_SUCH_VARIABLE_X"),
-    ("brokers:\n  - name: a\n    bootstrap_servers: k\n    topics: [t]\n    group_id: g\n"
-     "    consumer_config: {enable.auto.commit: true}\n", "enable.auto.commit"),
-    ("brokers:\n  - name: a\n    bootstrap_servers: k\n    topic_pattern: x.*\n    group_id: g\n    assign: true\n",
-     "pattern"),
-    ("brokers:\n  - {name: a, bootstrap_servers: k, topics: [t], group_id: g}\n"
-     "  - {name: a, bootstrap_servers: k, topics: [u], group_id: h}\n", "unique"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("brokers: []", "brokers"),
+        ("brokers:\n  - name: a\n    bootstrap_servers: k\n    group_id: g\n", "topics"),
+        ("brokers:\n  - name: a\n    topics: [t]\n    group_id: g\n", "bootstrap_servers"),
+        ("brokers:\n  - name: a\n    bootstrap_servers: k\n    topics: [t]\n", "group_id"),
+        (
+            "brokers:\n  - name: a\n    bootstrap_servers: k\n    topics: [t]\n    group_id: g\n    colour: red\n",
+            "colour",
+        ),
+        (
+            "brokers:\n  - name: a\n    bootstrap_servers: k\n    topics: [t]\n    group_id: g\n"
+            "    security: {sasl_password: hunter2}\n",
+            "sasl_password_env",
+        ),
+        (
+            "brokers:\n  - name: a\n    bootstrap_servers: k\n    topics: [t]\n    group_id: g\n"
+            "    security: {sasl_password_env: NO_SUCH_VARIABLE_X}\n",
+            "NO_SUCH_VARIABLE_X",
+        ),
+        (
+            "brokers:\n  - name: a\n    bootstrap_servers: k\n    topics: [t]\n    group_id: g\n"
+            "    consumer_config: {enable.auto.commit: true}\n",
+            "enable.auto.commit",
+        ),
+        (
+            "brokers:\n  - name: a\n    bootstrap_servers: k\n    topic_pattern: x.*\n    group_id: g\n    assign: true\n",
+            "pattern",
+        ),
+        (
+            "brokers:\n  - {name: a, bootstrap_servers: k, topics: [t], group_id: g}\n"
+            "  - {name: a, bootstrap_servers: k, topics: [u], group_id: h}\n",
+            "unique",
+        ),
+    ],
+)
 def test_bad_configs_are_refused_with_a_reason(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         load_broker_configs(write(tmp_path, text))
 
 
 def test_topic_pattern_gets_its_caret(tmp_path):
-    (config,) = load_broker_configs(write(
-        tmp_path, "brokers:\n  - {name: a, bootstrap_servers: k, topic_pattern: 'elasticc-.*', group_id: g}\n"))
+    (config,) = load_broker_configs(
+        write(tmp_path, "brokers:\n  - {name: a, bootstrap_servers: k, topic_pattern: 'elasticc-.*', group_id: g}\n")
+    )
     assert config.topics == ["^elasticc-.*"]
 
 

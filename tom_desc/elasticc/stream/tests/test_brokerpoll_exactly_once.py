@@ -1,12 +1,22 @@
 """Exactly-once ingest under crashes and scale-out: brokerpoll processes on the embedded broker."""
+
 import random
 import time
 
 import pytest
 
 from elasticc.models import BrokerClassifier, BrokerDeadLetter, BrokerMessage, BrokerPollStatus, KafkaOffset
-from elasticc.stream.tests.brokerpoll_helpers import (FAST_GROUP, BrokerPoll, count, encode_all, expected_rows,
-                                              make_records, produce, stored_rows, wait_for)
+from elasticc.stream.tests.brokerpoll_helpers import (
+    FAST_GROUP,
+    BrokerPoll,
+    count,
+    encode_all,
+    expected_rows,
+    make_records,
+    produce,
+    stored_rows,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -50,13 +60,25 @@ def test_kill_9_at_random_moments_stores_exactly_the_published_set(kafka_broker,
 
     def publish(part: range) -> int:
         """Publish one slice; returns how many good messages have been published so far."""
-        where.extend(produce(kafka_broker.bootstrap_servers, unique_name,
-                             [values[i] for i in part], [keys[i] for i in part]))
+        where.extend(
+            produce(kafka_broker.bootstrap_servers, unique_name, [values[i] for i in part], [keys[i] for i in part])
+        )
         return sum(1 for i in range(part.stop) if i not in malformed_at)
 
-    args = ["--kafka-server", kafka_broker.bootstrap_servers, "--topic", unique_name, "--group", unique_name,
-            "--assign", "--batch-size", "1000", "--poll-timeout", "0.2"]
-    interrupted = 0     # kills that left published messages unstored
+    args = [
+        "--kafka-server",
+        kafka_broker.bootstrap_servers,
+        "--topic",
+        unique_name,
+        "--group",
+        unique_name,
+        "--assign",
+        "--batch-size",
+        "1000",
+        "--poll-timeout",
+        "0.2",
+    ]
+    interrupted = 0  # kills that left published messages unstored
     for kill in range(10):
         published = publish(slices[kill])
         before = count("elasticc_brokermessage")
@@ -67,7 +89,7 @@ def test_kill_9_at_random_moments_stores_exactly_the_published_set(kafka_broker,
             else:
                 # Some of the backlog stored, at least two and a half batches of it left.
                 target = before + rng.randint(1, max(1, published - before - 2500))
-                wait_for(lambda: count("elasticc_brokermessage") >= target, 60, 0.01, "ingest to resume")
+                wait_for(lambda: count("elasticc_brokermessage") >= target, 60, 0.01, "ingest to resume")  # noqa: B023 (called at once)
                 time.sleep(rng.uniform(0.0, 0.05))
         finally:
             poller.kill()
@@ -100,21 +122,37 @@ def test_three_pollers_in_one_group_share_the_topic(kafka_broker, unique_name):
     records = make_records(12000, classifiers=3)
     values = encode_all(records)
     keys = [str(r["alertId"]).encode() for r in records]
-    args = ["--kafka-server", kafka_broker.bootstrap_servers, "--topic", unique_name, "--group", unique_name,
-            "--batch-size", "500", "--poll-timeout", "0.2", "--heartbeat-every", "0.5", *FAST_GROUP]
+    args = [
+        "--kafka-server",
+        kafka_broker.bootstrap_servers,
+        "--topic",
+        unique_name,
+        "--group",
+        unique_name,
+        "--batch-size",
+        "500",
+        "--poll-timeout",
+        "0.2",
+        "--heartbeat-every",
+        "0.5",
+        *FAST_GROUP,
+    ]
     pollers = [BrokerPoll(args, f"{unique_name}-{i}") for i in range(3)]
     try:
         # Wait until the group has settled with all three members reading partitions.
         def settled():
             lasts = [[line for line in p.log().splitlines() if ": reading " in line][-1:] for p in pollers]
             return all(last and ": reading no partitions" not in last[0] for last in lasts)
+
         wait_for(settled, 60, 0.2, "three members with partitions")
         half = len(values) // 2
         where = produce(kafka_broker.bootstrap_servers, unique_name, values[:half], keys[:half])
+
         # Kill the first member only once every member has stored (and reported) some of the work.
         def all_storing():
             stored = dict(BrokerPollStatus.objects.filter(groupId=unique_name).values_list("pid", "messagesStored"))
             return all(stored.get(p.pid, 0) > 0 for p in pollers)
+
         wait_for(all_storing, 60, 0.05, "every member storing")
         pollers[0].kill()
         where += produce(kafka_broker.bootstrap_servers, unique_name, values[half:], keys[half:])

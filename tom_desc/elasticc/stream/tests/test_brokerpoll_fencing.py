@@ -7,13 +7,16 @@ after its partition went to another member. Whatever order they commit in, every
 offset never moves backwards. Also here: a record the database itself refuses is
 dead-lettered with its raw bytes while the rest of its batch is stored.
 """
+
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from elasticc.stream.consumer import BrokerConfig, DatabaseOffsets, StopFlag
-from elasticc.management.commands.brokerpoll import Poller
 from elasticc.models import BrokerDeadLetter, KafkaOffset
+from elasticc.stream.brokerconfig import BrokerConfig
+from elasticc.stream.offsets import DatabaseOffsets
+from elasticc.stream.poller import Poller
 from elasticc.stream.tests.brokerpoll_helpers import encode_all, expected_rows, make_records, produce, stored_rows
+from tom_desc.lib.stopping import StopFlag
 
 pytestmark = [pytest.mark.kafka, pytest.mark.django_db(transaction=True)]
 
@@ -66,11 +69,12 @@ def test_stale_member_commits_after_the_new_owner(kafka_broker, published):
     topic, messages, good, bad = published
     group = topic
     old, new = (poller(kafka_broker.bootstrap_servers, topic, group) for _ in range(2))
-    old.process(messages[:20])          # the old owner stores 0..19
-    new.process(messages[20:50])        # the partition moves; the new owner stores 20..49
-    old.process(messages[20:40])        # the old owner wakes up with a batch it read before losing it
-    assert KafkaOffset.objects.get(groupId=group, topic=topic, partition=0).nextOffset == 50, \
+    old.process(messages[:20])  # the old owner stores 0..19
+    new.process(messages[20:50])  # the partition moves; the new owner stores 20..49
+    old.process(messages[20:40])  # the old owner wakes up with a batch it read before losing it
+    assert KafkaOffset.objects.get(groupId=group, topic=topic, partition=0).nextOffset == 50, (
         "a stale batch must not move the offset back"
+    )
     assert old.totals["stale"] == 20
     new.process(messages[50:])
     assert_stored_once(topic, group, good, bad, 60)
@@ -81,8 +85,8 @@ def test_stale_member_commits_first_and_the_new_owner_skips_its_part(kafka_broke
     group = topic
     old, new = (poller(kafka_broker.bootstrap_servers, topic, group) for _ in range(2))
     old.process(messages[:20])
-    old.process(messages[20:35])        # committed by the old owner just before the handover ...
-    new.process(messages[20:60])        # ... which the new owner, seeked to 20 earlier, read again
+    old.process(messages[20:35])  # committed by the old owner just before the handover ...
+    new.process(messages[20:60])  # ... which the new owner, seeked to 20 earlier, read again
     assert new.totals["stale"] == 15
     assert_stored_once(topic, group, good, bad, 60)
 
@@ -90,12 +94,12 @@ def test_stale_member_commits_first_and_the_new_owner_skips_its_part(kafka_broke
 def test_offsets_never_move_backwards_except_on_reset(django_db_blocker):
     offsets = DatabaseOffsets("g-reset")
     key = ("t", 3)
-    assert offsets.claim({key: 10}) == {key: 10}   # a partition seen for the first time starts at its batch
+    assert offsets.claim({key: 10}) == {key: 10}  # a partition seen for the first time starts at its batch
     offsets.advance({key: 40})
     assert offsets.read([key]) == {key: 40}
     offsets.advance({key: 25})
     assert offsets.read([key]) == {key: 40}
-    offsets.advance({key: 7}, reset=[key])            # the topic was recreated from offset 0
+    offsets.advance({key: 7}, reset=[key])  # the topic was recreated from offset 0
     assert offsets.read([key]) == {key: 7}
     assert offsets.read([("t", 4)]) == {}
 
@@ -106,10 +110,12 @@ def test_a_message_the_database_refuses_is_dead_lettered_with_its_bytes(kafka_br
     with its raw bytes and the others are stored."""
     from django.db import connection
 
-    topic, messages, good, bad = published
+    topic, messages, good, _bad = published
     refused_alert = good[7]["alertId"]
     with connection.cursor() as cur:
-        cur.execute(f'ALTER TABLE elasticc_brokermessage ADD CONSTRAINT test_refuse CHECK ("alertId" <> {refused_alert})')
+        cur.execute(
+            f'ALTER TABLE elasticc_brokermessage ADD CONSTRAINT test_refuse CHECK ("alertId" <> {refused_alert})'
+        )
     try:
         p = poller(kafka_broker.bootstrap_servers, topic, topic)
         p.process(messages)

@@ -1,5 +1,6 @@
 """brokerpoll as a process: malformed messages are dead-lettered, SIGTERM stops cleanly, new
 classifiers are registered on the fly, throughput/lag are logged and the heartbeat is kept."""
+
 import io
 import math
 import random
@@ -8,11 +9,19 @@ import fastavro
 import pytest
 from django.db import connection
 
-from elasticc.stream import avro
 from elasticc.models import BrokerClassifier, BrokerDeadLetter, BrokerMessage, BrokerPollStatus, KafkaOffset
+from elasticc.stream import avro
 from elasticc.stream.pollstatus import brokerpoll_status
-from elasticc.stream.tests.brokerpoll_helpers import (BrokerPoll, count, encode_all, expected_rows, make_records, produce,
-                                              stored_rows, wait_for)
+from elasticc.stream.tests.brokerpoll_helpers import (
+    BrokerPoll,
+    count,
+    encode_all,
+    expected_rows,
+    make_records,
+    produce,
+    stored_rows,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.django_db(transaction=True)]
 
@@ -32,8 +41,17 @@ def test_malformed_messages_are_dead_lettered_and_the_good_ones_stored(kafka_bro
     nan_record["classifications"] = [{"classId": 111, "probability": math.nan}]
     unknown_class = dict(make_records(1, first_alert=901)[0])
     unknown_class["classifications"] = [{"classId": 111, "probability": 0.5}, {"classId": 999, "probability": 0.5}]
-    dia_source = {"diaSourceId": 1, "diaObjectId": 2, "midPointTai": 60000.0, "filterName": "r",
-                  "ra": 1.0, "decl": 2.0, "psFlux": 1.0, "psFluxErr": 0.1, "snr": 10.0}
+    dia_source = {
+        "diaSourceId": 1,
+        "diaObjectId": 2,
+        "midPointTai": 60000.0,
+        "filterName": "r",
+        "ra": 1.0,
+        "decl": 2.0,
+        "psFlux": 1.0,
+        "psFluxErr": 0.1,
+        "snr": 10.0,
+    }
     bad = {
         "random bytes": bytes(rng.getrandbits(8) for _ in range(200)),
         "truncated Avro": good_bytes[0][: len(good_bytes[0]) // 2],
@@ -59,8 +77,20 @@ def test_malformed_messages_are_dead_lettered_and_the_good_ones_stored(kafka_bro
     labels.append(None)
     where = produce(kafka_broker.bootstrap_servers, unique_name, values)
 
-    poller = BrokerPoll(["--kafka-server", kafka_broker.bootstrap_servers, "--topic", unique_name,
-                         "--group", unique_name, "--assign", "--exit-when-idle", "2"], unique_name)
+    poller = BrokerPoll(
+        [
+            "--kafka-server",
+            kafka_broker.bootstrap_servers,
+            "--topic",
+            unique_name,
+            "--group",
+            unique_name,
+            "--assign",
+            "--exit-when-idle",
+            "2",
+        ],
+        unique_name,
+    )
     try:
         assert poller.wait(60) == 0, poller.log()
     finally:
@@ -95,10 +125,25 @@ def test_sigterm_finishes_the_batch_and_exits_0(kafka_broker, unique_name):
     records = make_records(30000, classifiers=3)
     values = encode_all(records)
     keys = [str(r["alertId"]).encode() for r in records]
-    poller = BrokerPoll(["--kafka-server", kafka_broker.bootstrap_servers, "--topic", unique_name,
-                         "--group", unique_name, "--batch-size", "1000", "--heartbeat-every", "0.5",
-                         "--consumer-option", "session.timeout.ms=2000",
-                         "--consumer-option", "heartbeat.interval.ms=500"], unique_name)
+    poller = BrokerPoll(
+        [
+            "--kafka-server",
+            kafka_broker.bootstrap_servers,
+            "--topic",
+            unique_name,
+            "--group",
+            unique_name,
+            "--batch-size",
+            "1000",
+            "--heartbeat-every",
+            "0.5",
+            "--consumer-option",
+            "session.timeout.ms=2000",
+            "--consumer-option",
+            "heartbeat.interval.ms=500",
+        ],
+        unique_name,
+    )
     try:
         # A backlog of 30 batches, and SIGTERM once 3 are stored: the stop lands mid-stream
         # (27,000 messages cannot be stored in the few milliseconds the signal takes).
@@ -118,8 +163,11 @@ def test_sigterm_finishes_the_batch_and_exits_0(kafka_broker, unique_name):
     offsets = {o.partition: o.nextOffset for o in KafkaOffset.objects.filter(groupId=unique_name)}
     assert sum(offsets.values()) == stored
     for partition, next_offset in offsets.items():
-        stream_ids = sorted(BrokerMessage.objects.filter(topicName=unique_name, kafkaPartition=partition)
-                            .values_list("streamMessageId", flat=True))
+        stream_ids = sorted(
+            BrokerMessage.objects.filter(topicName=unique_name, kafkaPartition=partition).values_list(
+                "streamMessageId", flat=True
+            )
+        )
         assert stream_ids == list(range(next_offset))
     status = BrokerPollStatus.objects.get(pid=poller.pid)
     assert status.state == "stopped"
@@ -136,26 +184,49 @@ def test_new_classifiers_on_the_fly_and_throughput_lag_heartbeat(kafka_broker, u
     for r in late:
         r["classifierName"] = "late-" + r["classifierName"]
     produce(kafka_broker.bootstrap_servers, unique_name, encode_all(first))
-    poller = BrokerPoll(["--kafka-server", kafka_broker.bootstrap_servers, "--topic", unique_name,
-                         "--group", unique_name, "--assign", "--poll-timeout", "0.2",
-                         "--heartbeat-every", "0.3", "--log-every", "0.5"], unique_name)
+    poller = BrokerPoll(
+        [
+            "--kafka-server",
+            kafka_broker.bootstrap_servers,
+            "--topic",
+            unique_name,
+            "--group",
+            unique_name,
+            "--assign",
+            "--poll-timeout",
+            "0.2",
+            "--heartbeat-every",
+            "0.3",
+            "--log-every",
+            "0.5",
+        ],
+        unique_name,
+    )
     try:
         wait_for(lambda: count("elasticc_brokermessage") == len(first), 60, what="the first classifiers")
         assert not BrokerClassifier.objects.filter(classifierName__startswith="late-").exists()
-        running = wait_for(lambda: BrokerPollStatus.objects.filter(pid=poller.pid, state="running").first(),
-                           30, what="a running heartbeat")
+        running = wait_for(
+            lambda: BrokerPollStatus.objects.filter(pid=poller.pid, state="running").first(),
+            30,
+            what="a running heartbeat",
+        )
         produce(kafka_broker.bootstrap_servers, unique_name, encode_all(late))
         wait_for(lambda: count("elasticc_brokermessage") == len(first) + len(late), 60, what="the new classifiers")
         wait_for(lambda: "lag 0" in poller.log(), 30, what="a throughput line with lag 0")
-        beat = wait_for(lambda: BrokerPollStatus.objects.filter(pid=poller.pid, lag=0,
-                                                                messagesStored=len(first) + len(late)).first(),
-                        30, what="a heartbeat with every message stored and no lag")
+        beat = wait_for(
+            lambda: BrokerPollStatus.objects.filter(
+                pid=poller.pid, lag=0, messagesStored=len(first) + len(late)
+            ).first(),
+            30,
+            what="a heartbeat with every message stored and no lag",
+        )
         assert beat.state == "running" and beat.lastPoll >= running.lastPoll
         assert poller.terminate(30) == 0
     finally:
         poller.ensure_stopped()
-    late_ids = list(BrokerClassifier.objects.filter(classifierName__startswith="late-")
-                    .values_list("classifierId", flat=True))
+    late_ids = list(
+        BrokerClassifier.objects.filter(classifierName__startswith="late-").values_list("classifierId", flat=True)
+    )
     assert len(late_ids) == 3
     with connection.cursor() as cur:
         for cid in late_ids:

@@ -1,13 +1,14 @@
-"""send_elasticc_alerts against the real embedded Kafka broker and PostgreSQL.
+"""send_elasticc_alerts, and its engine (elasticc.stream.sender) driven directly, against the
+real embedded Kafka broker and PostgreSQL.
 
-The command streams through a connection of its own, so these tests commit their
+The sender streams through a connection of its own, so these tests commit their
 rows (transaction=True).
 """
+
 import signal
 import subprocess
 import time
 from datetime import datetime
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -16,10 +17,15 @@ from django.db import models
 
 from devstack.postgres import free_port
 from devstack.pytest_plugin import SHARED_DIR
-from elasticc.management.commands.send_elasticc_alerts import SEND_LOCK_KEY
 from elasticc.models import DiaAlert
+from elasticc.stream import sender
+from elasticc.stream.sender import SEND_LOCK_KEY
 from elasticc.tests.alert_helpers import (
-    database_url, decode_with_reference, make_many, manage_py, read_topic,
+    database_url,
+    decode_with_reference,
+    make_many,
+    manage_py,
+    read_topic,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.kafka]
@@ -39,8 +45,16 @@ def send(kafka, topic, *args) -> str:
     from io import StringIO
 
     out = StringIO()
-    call_command("send_elasticc_alerts", "--kafka-server", kafka.bootstrap_servers, "--topic", topic,
-                 "--no-progress", *args, stdout=out)
+    call_command(
+        "send_elasticc_alerts",
+        "--kafka-server",
+        kafka.bootstrap_servers,
+        "--topic",
+        topic,
+        "--no-progress",
+        *args,
+        stdout=out,
+    )
     return out.getvalue()
 
 
@@ -81,7 +95,8 @@ def test_through_day_sends_exactly_those_alerts_and_marks_them(kafka_broker, uni
         assert ms(marks[alert["alertId"]]) == message.timestamp()[1]
         # History travels with the alert: the earlier sources of the object that were sent.
         assert [p["midPointTai"] for p in alert["prvDiaSources"]] == sorted(
-            p["midPointTai"] for p in alert["prvDiaSources"])
+            p["midPointTai"] for p in alert["prvDiaSources"]
+        )
         assert all(p["midPointTai"] < alert["diaSource"]["midPointTai"] for p in alert["prvDiaSources"])
 
     # A second run through the same day finds nothing new.
@@ -97,7 +112,9 @@ def test_added_days_advances_from_the_last_sent_alert(kafka_broker, unique_name,
     last_sent = max(DiaAlert.objects.filter(alertSentTimestamp__isnull=False).values_list("midPointTai", flat=True))
     send(kafka_broker, unique_name, "--added-days", "2.5", "--do")
     assert set(sent_marks()) == alerts_through(last_sent + 2.5)
-    assert len(read_topic(kafka_broker.bootstrap_servers, unique_name, len(alerts_through(last_sent + 2.5)))) == len(alerts_through(last_sent + 2.5))
+    assert len(read_topic(kafka_broker.bootstrap_servers, unique_name, len(alerts_through(last_sent + 2.5)))) == len(
+        alerts_through(last_sent + 2.5)
+    )
 
 
 def test_added_days_jumps_over_a_night_without_alerts(kafka_broker, unique_name, survey):
@@ -109,15 +126,17 @@ def test_added_days_jumps_over_a_night_without_alerts(kafka_broker, unique_name,
     DiaAlert.objects.filter(midPointTai__gt=cut).update(midPointTai=models.F("midPointTai") + 30)
     next_night = cut + 30 + min(t - cut for t in times if t > cut)
     out = send(kafka_broker, unique_name, "--added-days", "1", "--do")
-    assert set(sent_marks()) == {a for a, t in DiaAlert.objects.values_list("alertId", "midPointTai")
-                                 if t <= next_night}
+    assert set(sent_marks()) == {
+        a for a, t in DiaAlert.objects.values_list("alertId", "midPointTai") if t <= next_night
+    }
     assert "nothing sent" not in out
     # Back to plain one-day steps from the alert sent last.
     later = [t for t in DiaAlert.objects.values_list("midPointTai", flat=True) if t > next_night]
     assert later and min(later) <= next_night + 1
     send(kafka_broker, unique_name, "--added-days", "1", "--do")
-    assert set(sent_marks()) == {a for a, t in DiaAlert.objects.values_list("alertId", "midPointTai")
-                                 if t <= next_night + 1}
+    assert set(sent_marks()) == {
+        a for a, t in DiaAlert.objects.values_list("alertId", "midPointTai") if t <= next_night + 1
+    }
 
 
 def test_added_days_dry_run_reports_from_the_first_unsent(kafka_broker, unique_name, survey):
@@ -143,15 +162,30 @@ def sender_lock_held() -> bool:
     with psycopg.connect(database_url(), autocommit=True) as conn:
         return conn.execute(
             "SELECT exists(SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND ((classid::bigint << 32) | objid::bigint) = %s)", [SEND_LOCK_KEY]).fetchone()[0]
+            " AND ((classid::bigint << 32) | objid::bigint) = %s)",
+            [SEND_LOCK_KEY],
+        ).fetchone()[0]
 
 
 def test_two_processes_at_once_one_is_refused(kafka_broker, unique_name):
     """A real second process while the first holds the lock (paused with SIGSTOP mid-send)."""
     make_many(60, 10, 5)
     # Paced to take at least 3 s, so the first run is still sending when it is paused.
-    args = ("send_elasticc_alerts", "--through-day", "60100", "--do", "--batch-size", "3", "--no-progress",
-            "--max-rate", "200", "--kafka-server", kafka_broker.bootstrap_servers, "--topic", unique_name)
+    args = (
+        "send_elasticc_alerts",
+        "--through-day",
+        "60100",
+        "--do",
+        "--batch-size",
+        "3",
+        "--no-progress",
+        "--max-rate",
+        "200",
+        "--kafka-server",
+        kafka_broker.bootstrap_servers,
+        "--topic",
+        unique_name,
+    )
     first = manage_py(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         # Pause the first process as soon as it holds the lock (it takes it before sending).
@@ -177,8 +211,19 @@ def test_two_processes_at_once_one_is_refused(kafka_broker, unique_name):
 def test_unreachable_broker_marks_nothing(unique_name, survey):
     port = free_port()  # nothing listens there
     with pytest.raises(CommandError, match="cannot reach Kafka"):
-        call_command("send_elasticc_alerts", "--through-day", "60100", "--do", "--no-progress",
-                     "--delivery-timeout", "2", "--kafka-server", f"127.0.0.1:{port}", "--topic", unique_name)
+        call_command(
+            "send_elasticc_alerts",
+            "--through-day",
+            "60100",
+            "--do",
+            "--no-progress",
+            "--delivery-timeout",
+            "2",
+            "--kafka-server",
+            f"127.0.0.1:{port}",
+            "--topic",
+            unique_name,
+        )
     assert sent_marks() == {}
 
 
@@ -197,10 +242,26 @@ def test_broker_gone_mid_run_marks_only_what_was_delivered_and_a_rerun_sends_the
     broker.start()
     try:
         # Paced to take at least 5 s: the broker dies with most of the alerts still to send.
-        proc = manage_py("send_elasticc_alerts", "--through-day", "60100", "--do", "--batch-size", "2",
-                         "--max-rate", "400", "--no-progress", "--delivery-timeout", "3",
-                         "--kafka-server", broker.bootstrap_servers,
-                         "--topic", unique_name, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = manage_py(
+            "send_elasticc_alerts",
+            "--through-day",
+            "60100",
+            "--do",
+            "--batch-size",
+            "2",
+            "--max-rate",
+            "400",
+            "--no-progress",
+            "--delivery-timeout",
+            "3",
+            "--kafka-server",
+            broker.bootstrap_servers,
+            "--topic",
+            unique_name,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 60
         while DiaAlert.objects.filter(alertSentTimestamp__isnull=False).count() < 100:
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -220,8 +281,10 @@ def test_broker_gone_mid_run_marks_only_what_was_delivered_and_a_rerun_sends_the
     try:
         out = send(broker, unique_name, "--through-day", "60100", "--do")
         assert f"{len(unsent)} alerts sent and marked" in out
-        rerun = [decode_with_reference(m.value())["alertId"]
-                 for m in read_topic(broker.bootstrap_servers, unique_name, len(unsent))]
+        rerun = [
+            decode_with_reference(m.value())["alertId"]
+            for m in read_topic(broker.bootstrap_servers, unique_name, len(unsent))
+        ]
     finally:
         broker.stop()
     assert sorted(rerun) == sorted(unsent)  # exactly the rest, each once
@@ -239,8 +302,19 @@ def test_killed_mid_run_then_rerun_sends_every_alert_and_marks_each_once(kafka_b
         make_many(300, 8, 10)
         through, batch = 60100.0, "4"
     total = DiaAlert.objects.count()
-    args = ("send_elasticc_alerts", "--through-day", str(through), "--do", "--batch-size", batch, "--no-progress",
-            "--kafka-server", kafka_broker.bootstrap_servers, "--topic", unique_name)
+    args = (
+        "send_elasticc_alerts",
+        "--through-day",
+        str(through),
+        "--do",
+        "--batch-size",
+        batch,
+        "--no-progress",
+        "--kafka-server",
+        kafka_broker.bootstrap_servers,
+        "--topic",
+        unique_name,
+    )
     # The first run is paced to take at least 10 s, so the kill at a fifth lands mid-run.
     proc = manage_py(*args, "--max-rate", str(total / 10), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -280,8 +354,11 @@ def test_killed_mid_run_then_rerun_sends_every_alert_and_marks_each_once(kafka_b
         assert ms(ts) in timestamps[alert_id]
     # The rerun produced exactly the alerts unmarked at the kill, each once; duplicates on
     # the topic are only alerts delivered but not yet marked when the first run died.
-    rerun_sent = [decode_with_reference(m.value())["alertId"] for m in messages
-                  if (m.partition(), m.offset()) not in already_there]
+    rerun_sent = [
+        decode_with_reference(m.value())["alertId"]
+        for m in messages
+        if (m.partition(), m.offset()) not in already_there
+    ]
     assert sorted(rerun_sent) == sorted(unmarked)
 
 
@@ -289,14 +366,82 @@ def test_max_rate_paces_the_stream(kafka_broker, unique_name):
     """300 alerts at 150/s: the run cannot take less than 2 s less one batch, and all are sent."""
     make_many(30, 10, 2)
     started = time.monotonic()
-    out = send(kafka_broker, unique_name, "--through-day", "60100", "--do", "--batch-size", "10",
-               "--max-rate", "150")
+    out = send(kafka_broker, unique_name, "--through-day", "60100", "--do", "--batch-size", "10", "--max-rate", "150")
     elapsed = time.monotonic() - started
     assert "300 alerts sent and marked" in out
     assert elapsed >= (300 - 10) / 150
     assert len(read_topic(kafka_broker.bootstrap_servers, unique_name, 300)) == 300
     with pytest.raises(CommandError, match="--max-rate must be a positive"):
         send(kafka_broker, unique_name, "--through-day", "60100", "--do", "--max-rate", "0")
+
+
+# --- The engine alone (elasticc.stream.sender), as a test or a benchmark drives it ------------
+
+
+def test_the_engine_sends_and_marks_without_the_command(kafka_broker, unique_name, survey):
+    """Through-day, lock, run and marks straight from the engine; the bytes are the REST API's alert."""
+    from elasticc.stream.alerts import build_alerts
+    from elasticc.stream.avro import encode_alert
+    from tom_desc.lib.stopping import StopFlag
+
+    through = sender.through_day(None, 1.0)  # nothing sent yet: from the first unsent alert, 60000.0
+    assert through == 60001.0
+    expected = alerts_through(through)
+    assert sender.unsent_summary(through) == (
+        len(expected),
+        60000.0,
+        max(DiaAlert.objects.filter(midPointTai__lte=through).values_list("midPointTai", flat=True)),
+        30,
+    )
+    engine = sender.AlertSender(kafka_broker.bootstrap_servers, unique_name, 30.0, history_rows=40)
+    engine.check_reachable()
+    with sender.send_lock():
+        engine.run(through, 4, stop=StopFlag())
+    assert (engine.marked, engine.produced, engine.failed, engine.skipped) == (len(expected), len(expected), [], 0)
+    marks = sent_marks()
+    assert set(marks) == expected
+    messages = read_topic(kafka_broker.bootstrap_servers, unique_name, len(expected))
+    assert sorted(decode_with_reference(m.value())["alertId"] for m in messages) == sorted(expected)
+    built = {a["alertId"]: a for a in build_alerts(sorted(expected))}
+    for m in messages:
+        alert = decode_with_reference(m.value())
+        assert m.value() == encode_alert(built[alert["alertId"]])
+        assert ms(marks[alert["alertId"]]) == m.timestamp()[1]
+    assert (
+        sender.through_day(None, 1.0)
+        == max(DiaAlert.objects.filter(alertSentTimestamp__isnull=False).values_list("midPointTai", flat=True)) + 1.0
+    )
+
+
+def test_the_engine_stops_before_reading_when_the_flag_is_set(kafka_broker, unique_name, survey):
+    from tom_desc.lib.stopping import StopFlag
+
+    stop = StopFlag()
+    stop.set()
+    engine = sender.AlertSender(kafka_broker.bootstrap_servers, unique_name, 30.0)
+    engine.run(60100.0, 10, stop=stop)
+    assert (engine.produced, engine.marked) == (0, 0)
+    assert sent_marks() == {}
+
+
+def test_the_engine_reports_with_send_errors(unique_name, survey):
+    """What the command reports comes out of the engine as SendError, not Django's CommandError."""
+    assert sender.describe_dry_run(60003.5, None, "t", "k:1").startswith(
+        f"Dry run: would send {len(alerts_through(60003.5))} alerts of 30 objects"
+    )
+    with pytest.raises(sender.SendError, match="takes KEY=VALUE, not 'acks'"):
+        sender.producer_config(["linger.ms=5", "acks"])
+    assert sender.producer_config(["a=b=c"]) == {"a": "b=c"}
+    engine = sender.AlertSender(f"127.0.0.1:{free_port()}", unique_name, 2.0)
+    with pytest.raises(sender.SendError, match="cannot reach Kafka"):
+        engine.check_reachable()
+    with psycopg.connect(database_url(), autocommit=True) as other:
+        assert other.execute("SELECT pg_try_advisory_lock(%s)", [SEND_LOCK_KEY]).fetchone()[0]
+        with pytest.raises(sender.SendError, match="another send_elasticc_alerts is running"), sender.send_lock():
+            pass
+    with sender.send_lock():  # the other session let go
+        assert sender_lock_held()
+    assert not sender_lock_held()
 
 
 def test_cli_help_explains():
@@ -317,9 +462,21 @@ def test_progress_bar_on_a_terminal_and_final_counts(kafka_broker, unique_name, 
     master, slave = pty.openpty()
     # A terminal of 24 x 120 characters (a fresh pty is 0 x 0, where tqdm draws nothing).
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
-    proc = manage_py("send_elasticc_alerts", "--through-day", "60100", "--do", "--batch-size", "10",
-                     "--kafka-server", kafka_broker.bootstrap_servers, "--topic", unique_name,
-                     stdout=subprocess.PIPE, stderr=slave, text=True)
+    proc = manage_py(
+        "send_elasticc_alerts",
+        "--through-day",
+        "60100",
+        "--do",
+        "--batch-size",
+        "10",
+        "--kafka-server",
+        kafka_broker.bootstrap_servers,
+        "--topic",
+        unique_name,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        text=True,
+    )
     os.close(slave)
     chunks = []
     while True:

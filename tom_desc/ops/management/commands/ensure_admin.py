@@ -1,4 +1,5 @@
 """Create the site's first administrator if there is none yet."""
+
 import os
 import secrets
 
@@ -28,9 +29,12 @@ class Command(BaseCommand):
             password = password or secrets.token_urlsafe(12)
             user = User.objects.create_superuser(username, email="", password=password)
             if generated:
-                self.stdout.write(self.style.WARNING(
-                    f"Created administrator {username!r} with password {password!r} "
-                    "(shown only now; set TOM_ADMIN_PASSWORD to choose one)."))
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"Created administrator {username!r} with password {password!r} "
+                        "(shown only now; set TOM_ADMIN_PASSWORD to choose one)."
+                    )
+                )
             else:
                 self.stdout.write(f"Created administrator {username!r} with the password from TOM_ADMIN_PASSWORD.")
         user.groups.add(Group.objects.get(name=ADMIN_GROUP))

@@ -1,4 +1,5 @@
 """python manage.py export_users FILE: write every account (with password hashes) as JSON."""
+
 import json
 import os
 import sys
@@ -19,8 +20,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="output file, or '-' for standard output")
-        parser.add_argument("--with-tokens", action="store_true",
-                            help="include each user's REST API token (a bearer credential)")
+        parser.add_argument(
+            "--with-tokens", action="store_true", help="include each user's REST API token (a bearer credential)"
+        )
 
     def handle(self, *args, file, with_tokens, **options):
         data = export_users(with_tokens=with_tokens)
@@ -39,4 +41,5 @@ class Command(BaseCommand):
         self.stderr.write(
             f"export_users: {len(data['users'])} users ({flags['is_active']} active, {flags['is_staff']} staff, "
             f"{flags['is_superuser']} superusers), {len(data['groups'])} groups, {tokens} tokens"
-            + ("" if file == "-" else f" -> {file}"))
+            + ("" if file == "-" else f" -> {file}")
+        )

@@ -1,4 +1,5 @@
 """python manage.py import_users FILE: create or update accounts from an export_users file."""
+
 import json
 import sys
 

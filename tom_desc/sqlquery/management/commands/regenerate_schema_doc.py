@@ -1,4 +1,5 @@
 """Rewrite the table/column comment block at the end of sql_query_tom_db.py from the database."""
+
 from pathlib import Path
 
 from django.conf import settings
@@ -9,13 +10,19 @@ from sqlquery import schema_doc
 
 
 class Command(BaseCommand):
-    help = ("Regenerate the comment block documenting every elasticc_* table and column at the end of "
-            "sql_query_tom_db.py from the migrated database (partitions left out). With --check, only "
-            "report whether the committed block is current (exit status 1 if not).")
+    help = (
+        "Regenerate the comment block documenting every elasticc_* table and column at the end of "
+        "sql_query_tom_db.py from the migrated database (partitions left out). With --check, only "
+        "report whether the committed block is current (exit status 1 if not)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--file", type=Path, default=Path(settings.REPO_DIR) / "sql_query_tom_db.py",
-                            help="the client script to update (default: %(default)s)")
+        parser.add_argument(
+            "--file",
+            type=Path,
+            default=Path(settings.REPO_DIR) / "sql_query_tom_db.py",
+            help="the client script to update (default: %(default)s)",
+        )
         parser.add_argument("--check", action="store_true", help="do not write; fail if the block is out of date")
 
     def handle(self, *args, file: Path, check: bool, **options):

@@ -1,4 +1,5 @@
-"""Template filters of the ELAsTiCC pages."""
+"""Template filters of the broker pages."""
+
 from django import template
 
 register = template.Library()
