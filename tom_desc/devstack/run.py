@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -236,24 +237,29 @@ class Stack:
             stopping=self.stopping.is_set,
         )
 
+    STOP_GRACE = 20.0  # s for every child together to finish what it holds, before it is killed
+
     def stop(self):
+        """SIGTERM to the alert clock's command and every child at once, so they finish their work in
+        hand in parallel; whatever still runs after STOP_GRACE seconds is killed (and named in the
+        log), then the broker and the database stop. Bounded, so Ctrl-C always returns."""
         with self.clock_lock:
             self.stopping.set()
-        if self.clock_process and self.clock_process.poll() is None:
-            self.clock_process.terminate()
+        running = [("alert clock", self.clock_process)] if self.clock_process else []
+        running += [(child.name, child.process) for child in reversed(self.children) if child.process]
+        running = [(name, process) for name, process in running if process.poll() is None]
+        if running:
+            log.info("stopping %s", ", ".join(name for name, _ in running))
+        for _, process in running:
+            process.terminate()
+        deadline = time.monotonic() + self.STOP_GRACE
+        for name, process in running:
             try:
-                self.clock_process.wait(30)
+                process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                self.clock_process.kill()
-        for child in reversed(self.children):
-            if child.process and child.process.poll() is None:
-                child.process.terminate()
-        for child in reversed(self.children):
-            if child.process:
-                try:
-                    child.process.wait(15)
-                except subprocess.TimeoutExpired:
-                    child.process.kill()
+                log.warning("%s did not stop within %.0f s of SIGTERM; killing it", name, self.STOP_GRACE)
+                process.kill()
+                process.wait()
         if self.kafka:
             self.kafka.stop()
         if self.postgres:

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from devstack.pytest_plugin import SHARED_DIR
 from elasticc.models import DiaAlert, DiaForcedSource, DiaObject, DiaSource
-from elasticc.stream import alerts, avro
+from elasticc.stream import alertforms, alerts, avro
 from elasticc.tests.alert_helpers import decode_with_reference, make_object
 
 pytestmark = pytest.mark.django_db
@@ -255,7 +255,7 @@ def test_avro_long_matches_fastavro():
     for n in [0, 1, -1, 63, 64, -64, -65, 2**31, -(2**31), 2**63 - 1, -(2**63), 123456789012345]:
         buf = io.BytesIO()
         fastavro.schemaless_writer(buf, "long", n)
-        assert alerts._long(n) == buf.getvalue(), n
+        assert alertforms._long(n) == buf.getvalue(), n
 
 
 def stream_encode(rows, batch_size: int, max_rows: int = 2_000_000) -> dict[int, bytes]:
