@@ -8,7 +8,9 @@ HTTP with a token, p50/p95 of:
 - pages 10,000 deep, i.e. 1,000,000 rows in, reached through the keyset cursor (each
   sample a different page: 1,000,000 + i*100 rows deep);
 - a forced-source detail by id, a source detail by id;
-- /elasticc/diasource/?diaObjectId=<one object> (exact count of a cheap filter).
+- /elasticc/diasource/?diaObjectId=<one object> (exact count of a cheap filter);
+- the API page at ?offset=1,000,000 (the original's hand-paging parameter, honoured with
+  OFFSET), against the keyset page as deep: what docs/api.md quotes as offset's cost.
 
 Baselines from the same run on the same database: the first page (for the deep page,
 goal deep/first <= 1.5), the SQL of an OFFSET page 1,000,000 rows deep (what the
@@ -184,6 +186,9 @@ def run(ctx) -> list[Row]:
         forced_detail = timed(s, forced_detail_urls)
         source_detail = timed(s, source_detail_urls)
         by_object = timed(s, by_object_urls, SOURCES_PER_OBJECT)
+        offset_api = timed(
+            s, [f"{url}/elasticc/diaforcedsource/?offset={depth + i * PAGE}" for i in range(OFFSET_SAMPLES)], PAGE
+        )
     finally:
         proc.terminate()
         proc.wait(10)
@@ -244,6 +249,14 @@ def run(ctx) -> list[Row]:
             median(offset_ms),
             "ratio << 1",
             median(keyset_ms) < median(offset_ms),
+        ),
+        Row(
+            f"api: page at ?offset={depth:,}, median",
+            median(offset_api),
+            "ms",
+            "keyset page as deep p50",
+            d50,
+            "documented (docs/api.md)",
         ),
         Row(
             "api: first page incl. estimated count p50",

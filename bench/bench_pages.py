@@ -49,7 +49,7 @@ def generate(n_objects: int) -> None:
         (
             "alerts",
             """
-            INSERT INTO elasticc_diaalert ("alertId", "diaSourceId", "diaObjectId", "midPointTai", "alertSentTimestamp")
+            INSERT INTO elasticc_diaalert ("alertId", "diaSourceId", "diaObjectId", "alertMidPointTai", "alertSentTimestamp")
             SELECT "diaSourceId", "diaSourceId", "diaObjectId", "midPointTai",
                    TIMESTAMPTZ '2026-01-01 00:00:00+00' + ("diaSourceId" % 10) * INTERVAL '1 day'
                    + ("diaObjectId" % 86400) * INTERVAL '1 second'

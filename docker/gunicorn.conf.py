@@ -14,6 +14,8 @@
 | GUNICORN_MAX_REQUESTS_JITTER | 100                | ... plus up to this many, so not all at once   |
 | GUNICORN_FORWARDED_ALLOW_IPS | 127.0.0.1,::1      | proxies trusted for X-Forwarded-* headers      |
 | LOG_LEVEL                    | INFO               | gunicorn's error-log level (Django's too)      |
+| PROMETHEUS_MULTIPROC_DIR     | /tmp/tom_desc-     | where each worker writes its /metrics counters |
+|                              | metrics            | (emptied when gunicorn starts)                 |
 
 Graceful reload: send SIGHUP to the master (PID 1 in the container):
 ``kubectl exec POD -- sh -c 'kill -HUP 1'`` or ``docker compose kill -s HUP web``.
@@ -31,6 +33,7 @@ accepting, finishes requests in hand for up to GUNICORN_GRACEFUL_TIMEOUT seconds
 """
 
 import os
+import shutil
 
 
 def _int(name: str, default: int) -> int:
@@ -64,6 +67,25 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
 # One short line per request: client, request line, status, bytes, milliseconds, user agent.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+
+# /metrics (ops/metrics.py) adds up the counters of every worker from files in this directory.
+metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or "/tmp/tom_desc-metrics"
+
+
+def on_starting(arbiter):
+    """A fresh counter directory for a fresh master (counts start at zero with the container),
+    named in the environment the workers inherit; prometheus_client reads it when they import it."""
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+
+
+def child_exit(arbiter, worker):
+    """A finished worker's live gauges go; its counters stay in the sums (prometheus_client)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, metrics_dir)
 
 
 def on_reload(arbiter):

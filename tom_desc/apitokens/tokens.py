@@ -13,6 +13,17 @@ import datetime as dt
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from apitokens.anonymous import is_placeholder
+
+
+class NoTokenForPlaceholder(ValueError):
+    """The anonymous placeholder user never holds a token (anonymous.py)."""
+
+
+def _refuse_placeholder(user) -> None:
+    if is_placeholder(user):
+        raise NoTokenForPlaceholder(f"{user.username} is the placeholder for anonymous visitors; it holds no token.")
+
 
 def token_of(user) -> Token | None:
     return Token.objects.filter(user=user).first()
@@ -20,12 +31,14 @@ def token_of(user) -> Token | None:
 
 def get_or_create(user) -> tuple[Token, bool]:
     """The user's token, created if missing; (token, created)."""
+    _refuse_placeholder(user)
     return Token.objects.get_or_create(user=user)
 
 
 @transaction.atomic
 def regenerate(user) -> tuple[Token, bool]:
     """A new token for the user; (token, whether an old one was replaced)."""
+    _refuse_placeholder(user)
     replaced = revoke(user)
     return Token.objects.create(user=user), replaced
 
@@ -52,6 +65,7 @@ def install(user, key: str, created: dt.datetime) -> None:
     ``created`` is auto_now_add on the model; it is written afterwards, because token
     expiry (TOM_API_TOKEN_EXPIRY_DAYS) counts from it and an import must not renew it.
     """
+    _refuse_placeholder(user)
     revoke(user)
     new = Token.objects.create(key=key, user=user)
     Token.objects.filter(pk=new.pk).update(created=created)

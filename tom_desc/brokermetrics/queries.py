@@ -1,5 +1,8 @@
 """What the broker pages read: only the small tables refresh_metrics fills (plus the
-classifier table), so a page costs a few index lookups at any data size."""
+classifier table), so a page costs a few index lookups at any data size.
+
+Every function takes the campaign (brokermetrics/campaigns.py; ELAsTiCC unless given): its
+classifiers, its rows of the metrics tables, its taxonomy's names and levels."""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 
+from brokermetrics import campaigns
+from brokermetrics.campaigns import MetricsCampaign
 from brokermetrics.models import (
     AlertsSentPerMjd,
     ClassifierTotals,
@@ -19,11 +24,11 @@ from brokermetrics.models import (
     MetricsRefresh,
 )
 from brokermetrics.refresh import DELAY_EDGES, delay_bin_label
-from elasticc import taxonomy
 from elasticc.pages.summary import exact_count_allowed
 from tom_desc.lib.groups import is_admin
 
-LEVELS = ("exact", "category")
+LEVELS = campaigns.ELASTICC.level_names  # ELAsTiCC's; each campaign's are campaign.level_names
+Campaign = MetricsCampaign | str
 
 
 def last_refresh() -> MetricsRefresh | None:
@@ -43,27 +48,38 @@ class ClassifierRow:
     window: ClassifierWindow | None  # all-time completeness and delays
 
 
-def _live_counts() -> dict[int, int] | None:
+# The classifier table's columns under the engine's names (ELAsTiCC's), so one template serves both.
+CLASSIFIER_COLUMNS = ("classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams")
+
+
+def _classifier_select(campaign: MetricsCampaign) -> str:
+    broker = campaign.broker
+    columns = ", ".join(f'{broker.k(c)} AS "{c}"' for c in CLASSIFIER_COLUMNS)
+    return f"SELECT {columns} FROM {broker.classifier_table}"
+
+
+def _live_counts(campaign: MetricsCampaign) -> dict[int, int] | None:
     """Messages per classifier counted now, when the message table is small enough
     (the summary page's rule); None otherwise."""
-    if not exact_count_allowed("elasticc_brokermessage"):
+    broker = campaign.broker
+    if not exact_count_allowed(broker.message_table):
         return None
     with connection.cursor() as cur:
-        cur.execute('SELECT "classifierId", COUNT(*) FROM elasticc_brokermessage GROUP BY 1')
+        cur.execute(f"SELECT {broker.m('classifierId')}, COUNT(*) FROM {broker.message_table} GROUP BY 1")
         return dict(cur.fetchall())
 
 
-def classifiers() -> list[ClassifierRow]:
+def classifiers(campaign: Campaign = campaigns.ELASTICC) -> list[ClassifierRow]:
+    campaign = campaigns.get(campaign)
     with connection.cursor() as cur:
         cur.execute(
-            'SELECT "classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams" '
-            'FROM elasticc_brokerclassifier ORDER BY "brokerName", "classifierName", "brokerVersion", '
+            f'{_classifier_select(campaign)} ORDER BY "brokerName", "classifierName", "brokerVersion", '
             '"classifierParams", "classifierId"'
         )
         rows = cur.fetchall()
-    totals = {t.classifierId: t for t in ClassifierTotals.objects.all()}
-    windows = {w.classifierId: w for w in ClassifierWindow.objects.filter(day__isnull=True)}
-    live = _live_counts()
+    totals = {t.classifierId: t for t in ClassifierTotals.objects.filter(campaign=campaign.campaign)}
+    windows = {w.classifierId: w for w in ClassifierWindow.objects.filter(campaign=campaign.campaign, day__isnull=True)}
+    live = _live_counts(campaign)
     out = []
     for cid, *names in rows:
         total = totals.get(cid)
@@ -81,17 +97,17 @@ def classifiers() -> list[ClassifierRow]:
     return out
 
 
-def classifier(classifier_id: int) -> dict | None:
+def classifier(classifier_id: int, campaign: Campaign = campaigns.ELASTICC) -> dict | None:
+    campaign = campaigns.get(campaign)
     with connection.cursor() as cur:
         cur.execute(
-            'SELECT "classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams" '
-            'FROM elasticc_brokerclassifier WHERE "classifierId" = %s',
+            f"{_classifier_select(campaign)} WHERE {campaign.broker.k('classifierId')} = %s",
             [classifier_id],
         )
         row = cur.fetchone()
     if row is None:
         return None
-    return dict(zip(("classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams"), row))
+    return dict(zip(CLASSIFIER_COLUMNS, row))
 
 
 # A window: None is all time, a date one UTC send-day, (first, last) the days from first to
@@ -144,19 +160,23 @@ def _bin_upper_edge(index: int, delay_max: float | None) -> float | None:
     return DELAY_EDGES[index] if index < len(DELAY_EDGES) else delay_max
 
 
-def days(classifier_id: int) -> list[date]:
+def days(classifier_id: int, campaign: Campaign = campaigns.ELASTICC) -> list[date]:
     """The windows (UTC days alerts were sent) with metrics for this classifier, newest first."""
+    campaign = campaigns.get(campaign)
     return list(
-        ClassifierWindow.objects.filter(classifierId=classifier_id, day__isnull=False)
+        ClassifierWindow.objects.filter(campaign=campaign.campaign, classifierId=classifier_id, day__isnull=False)
         .order_by("-day")
         .values_list("day", flat=True)
     )
 
 
-def window(classifier_id: int, days: Days) -> ClassifierWindow | RangeWindow | None:
+def window(
+    classifier_id: int, days: Days, campaign: Campaign = campaigns.ELASTICC
+) -> ClassifierWindow | RangeWindow | None:
     """The classifier's completeness and delays in a window (None when it has no rows there)."""
+    campaign = campaigns.get(campaign)
     span = _span(days)
-    rows = _in_window(ClassifierWindow.objects.filter(classifierId=classifier_id), days)
+    rows = _in_window(ClassifierWindow.objects.filter(campaign=campaign.campaign, classifierId=classifier_id), days)
     if span is None or span[0] == span[1]:
         return rows.first()
     rows = list(rows)
@@ -164,7 +184,7 @@ def window(classifier_id: int, days: Days) -> ClassifierWindow | RangeWindow | N
         return None
     delay_max = max((r.delayMax for r in rows if r.delayMax is not None), default=None)
     quantiles = []
-    histogram = delay_histogram(classifier_id, days)
+    histogram = delay_histogram(classifier_id, days, campaign)
     total = sum(b["count"] for b in histogram)
     for q in (0.5, 0.9, 0.99):
         seen, at = 0, None
@@ -177,10 +197,11 @@ def window(classifier_id: int, days: Days) -> ClassifierWindow | RangeWindow | N
     return RangeWindow(sum(r.alertsSent for r in rows), sum(r.alertsClassified for r in rows), *quantiles, delay_max)
 
 
-def delay_histogram(classifier_id: int, days: Days) -> list[dict]:
+def delay_histogram(classifier_id: int, days: Days, campaign: Campaign = campaigns.ELASTICC) -> list[dict]:
     """[{"bin", "label", "count"}] in bin order; bins with no alerts are left out."""
+    campaign = campaigns.get(campaign)
     bins = (
-        _in_window(DelayBin.objects.filter(classifierId=classifier_id), days)
+        _in_window(DelayBin.objects.filter(campaign=campaign.campaign, classifierId=classifier_id), days)
         .values("bin")
         .annotate(n=Sum("count"))
         .order_by("bin")
@@ -231,16 +252,19 @@ class ConfusionMatrix:
         return [{"classId": p, "name": self.names.get(p, "")} for p in self.pred_ids]
 
 
-def confusion(classifier_id: int, level: str, days: Days) -> ConfusionMatrix:
+def confusion(classifier_id: int, level: str, days: Days, campaign: Campaign = campaigns.ELASTICC) -> ConfusionMatrix:
+    campaign = campaigns.get(campaign)
     cells = (
-        _in_window(ConfusionCell.objects.filter(classifierId=classifier_id, level=level), days)
+        _in_window(
+            ConfusionCell.objects.filter(campaign=campaign.campaign, classifierId=classifier_id, level=level), days
+        )
         .values("trueClassId", "predClassId")
         .annotate(n=Sum("count"))
     )
     data = {(c["trueClassId"], c["predClassId"]): c["n"] for c in cells}
     true_ids = sorted({t for t, _ in data}, key=lambda t: (t is None, t or 0))
     pred_ids = sorted({p for _, p in data})
-    names = {c.classId: c.description for c in taxonomy.classes().values()}
+    names = {c.classId: c.description for c in campaign.classes().values()}
     return ConfusionMatrix(level, true_ids, pred_ids, data, names)
 
 
@@ -249,5 +273,23 @@ def confusion_visible_to(user) -> bool:
     return bool(settings.BROKERMETRICS_CONFUSION_PUBLIC) or is_admin(user)
 
 
-def alerts_per_mjd() -> list[tuple[int, int]]:
-    return list(AlertsSentPerMjd.objects.order_by("mjd").values_list("mjd", "alerts"))
+def alerts_per_mjd(campaign: Campaign = campaigns.ELASTICC) -> list[tuple[int, int]]:
+    campaign = campaigns.get(campaign)
+    return list(
+        AlertsSentPerMjd.objects.filter(campaign=campaign.campaign).order_by("mjd").values_list("mjd", "alerts")
+    )
+
+
+def completeness_per_day(classifier_id: int, campaign: Campaign = campaigns.ELASTICC) -> list[dict]:
+    """The broker page's completeness chart: ``{"day", "sent", "classified", "percent"}`` per UTC
+    send-day that refresh_metrics stored rows for, oldest first (the same rows as the day windows)."""
+    campaign = campaigns.get(campaign)
+    rows = (
+        ClassifierWindow.objects.filter(campaign=campaign.campaign, classifierId=classifier_id, day__isnull=False)
+        .order_by("day")
+        .values_list("day", "alertsSent", "alertsClassified")
+    )
+    return [
+        {"day": day.isoformat(), "sent": sent, "classified": done, "percent": 100 * done / sent if sent else None}
+        for day, sent, done in rows
+    ]

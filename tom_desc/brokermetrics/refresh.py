@@ -1,23 +1,31 @@
-"""Set-based SQL that materializes the broker metrics (see models.py, docs/pages.md).
+"""Set-based SQL that materializes the broker metrics (see models.py, docs/pages.md), for
+every campaign (brokermetrics/campaigns.py: its tables, its taxonomy levels).
 
 refresh_all():
-1. fixes a cutoff time, so everything below counts the same alerts even while
-   send_elasticc_alerts keeps sending;
-2. counts sent alerts per UTC day of sending and per simulated day (one scan of the
-   sent alerts);
-3. for each classifier, in its own transaction (readers see its old or its new rows,
-   never a mix):
+1. fixes a cutoff time, so everything below counts the same alerts even while the
+   sender keeps sending;
+2. for each campaign, counts sent alerts per UTC day of sending and per simulated day (one
+   scan of the sent alerts);
+3. for each classifier of the campaign, in its own transaction (readers see its old or its
+   new rows, never a mix):
    a. joins its broker-message partition with the sent alerts into a temporary table
       (one row per classified alert: object, day sent, delay);
    b. writes completeness and delay quantiles per day and all time (GROUPING SETS),
-      the delay histogram, and the exact- and category-level confusion matrices
-      (most probable class against the object's truth via elasticc_classidofgentype);
+      the delay histogram, and a confusion matrix per taxonomy level (the most probable
+      class at that level against the object's truth at that level, through the
+      campaign's classId-of-gentype table: ELAsTiCC's exact and category, ELAsTiCC2's
+      exact, category, general and broad);
 4. drops the metrics of classifiers that no longer exist and records the run.
 
-Indexes relied on: elasticc_diaalert_id (alertId) for the message→alert join when a
-classifier is small (a hash join otherwise), the classifier's partitions of the
-broker tables (partition pruning on classifierId), elasticc_diaobjecttruth's primary key
-and elasticc_coge_gentype for the truth lookup.
+The SQL below is a set of named templates; each campaign fills in its table and column names
+and the message layout's classifications (brokertables.BrokerTables.classifications_sql:
+classification rows for ELAsTiCC, the unnested classid/probability arrays for ELAsTiCC2).
+
+Indexes relied on: the alert-id index of each hash partition of the alerts table
+(elasticc_diaalert_id, elasticc2_ppdbalert_id) for the message→alert join when a classifier is
+small (a hash join otherwise), the classifier's partitions of the broker tables (partition
+pruning on the classifier id), the truth tables' primary keys and the classId-of-gentype
+tables' gentype indexes (elasticc_coge_gentype, elasticc2_coge_gentype) for the truth lookup.
 """
 
 from __future__ import annotations
@@ -28,6 +36,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
+
+from brokermetrics import campaigns
+from brokermetrics.campaigns import Level, MetricsCampaign
+from elasticc.stream.brokertables import quoted
 
 # Delay histogram bin edges in seconds. Bin 0 holds negative delays (clock skew), bin i
 # (1 <= i < len) holds [EDGES[i-1], EDGES[i]), the last bin everything from a week on.
@@ -52,14 +64,16 @@ DELAY_EDGES = [
     7 * 86400,
 ]
 
-LOCK_NAMESPACE = 7_061_001  # pg_advisory_xact_lock(namespace, classifierId): one refresh per classifier
+# pg_advisory_xact_lock(namespace, classifier id): one refresh per classifier; ELAsTiCC2's
+# classifiers lock in the namespace after it (each campaign numbers its classifiers on its own).
+LOCK_NAMESPACE = 7_061_001
+CAMPAIGN_LOCK_NAMESPACES = {"elasticc": LOCK_NAMESPACE, "elasticc2": 7_061_011}
 
 SENT_ALERTS_SQL = """
     WITH sent AS (
-        SELECT ("alertSentTimestamp" AT TIME ZONE 'UTC')::date AS day,
-               floor("midPointTai")::int AS mjd
-        FROM elasticc_diaalert
-        WHERE "alertSentTimestamp" IS NOT NULL AND "alertSentTimestamp" <= %(cutoff)s
+        SELECT ({sent} AT TIME ZONE 'UTC')::date AS day, floor({mjd})::int AS mjd
+        FROM {alerts}
+        WHERE {sent} IS NOT NULL AND {sent} <= %(cutoff)s
     )
     SELECT GROUPING(day), GROUPING(mjd), day, mjd, COUNT(*)
     FROM sent
@@ -69,21 +83,21 @@ SENT_ALERTS_SQL = """
 # (a) One row per alert the classifier classified, among the alerts sent by the cutoff.
 MESSAGES_SQL = """
     CREATE TEMP TABLE bm_msg ON COMMIT DROP AS
-    SELECT m."brokerMessageId",
-           a."diaObjectId",
-           (a."alertSentTimestamp" AT TIME ZONE 'UTC')::date AS day,
-           EXTRACT(EPOCH FROM m."descIngestTimestamp" - a."alertSentTimestamp")::float8 AS delay
-    FROM elasticc_brokermessage m
-    JOIN elasticc_diaalert a ON a."alertId" = m."alertId"
-    WHERE m."classifierId" = %(c)s
-      AND a."alertSentTimestamp" IS NOT NULL AND a."alertSentTimestamp" <= %(cutoff)s
+    SELECT m.{message_id} AS message_id,
+           a.{object_id} AS object_id,
+           (a.{sent} AT TIME ZONE 'UTC')::date AS day,
+           EXTRACT(EPOCH FROM m.{ingested} - a.{sent})::float8 AS delay
+    FROM {messages} m
+    JOIN {alerts} a ON a.{alert_id} = m.{message_alert}
+    WHERE m.{classifier_id} = %(c)s
+      AND a.{sent} IS NOT NULL AND a.{sent} <= %(cutoff)s
 """
 
 # (b) Completeness and delay quantiles: every day alerts were sent gets a row, also days the
 # classifier missed entirely (completeness 0); day null is all time.
 WINDOWS_SQL = """
     INSERT INTO brokermetrics_classifierwindow
-        ("classifierId", day, "alertsSent", "alertsClassified", "delayP50", "delayP90", "delayP99", "delayMax")
+        (campaign, "classifierId", day, "alertsSent", "alertsClassified", "delayP50", "delayP90", "delayP99", "delayMax")
     WITH agg AS (
         SELECT GROUPING(day) AS alltime, day, COUNT(*) AS n,
                percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY delay) AS q,
@@ -91,72 +105,54 @@ WINDOWS_SQL = """
         FROM bm_msg
         GROUP BY GROUPING SETS ((day), ())
     ), sent AS (
-        SELECT 0 AS alltime, day, alerts FROM brokermetrics_alertssentperday
+        SELECT 0 AS alltime, day, alerts FROM brokermetrics_alertssentperday WHERE campaign = %(campaign)s
         UNION ALL
-        SELECT 1, NULL, COALESCE(SUM(alerts), 0) FROM brokermetrics_alertssentperday
+        SELECT 1, NULL, COALESCE(SUM(alerts), 0) FROM brokermetrics_alertssentperday WHERE campaign = %(campaign)s
     )
-    SELECT %(c)s, s.day, s.alerts, COALESCE(a.n, 0), a.q[1], a.q[2], a.q[3], a.dmax
+    SELECT %(campaign)s, %(c)s, s.day, s.alerts, COALESCE(a.n, 0), a.q[1], a.q[2], a.q[3], a.dmax
     FROM sent s
     LEFT JOIN agg a ON a.alltime = s.alltime AND a.day IS NOT DISTINCT FROM s.day
 """
 
 DELAYS_SQL = """
-    INSERT INTO brokermetrics_delaybin ("classifierId", day, bin, count)
-    SELECT %(c)s, CASE WHEN GROUPING(day) = 0 THEN day END, bin, COUNT(*)
+    INSERT INTO brokermetrics_delaybin (campaign, "classifierId", day, bin, count)
+    SELECT %(campaign)s, %(c)s, CASE WHEN GROUPING(day) = 0 THEN day END, bin, COUNT(*)
     FROM (SELECT day, width_bucket(delay, %(edges)s::float8[]) AS bin FROM bm_msg WHERE delay IS NOT NULL) d
     GROUP BY GROUPING SETS ((day, bin), (bin))
 """
 
-# (b) Confusion matrices. A message's prediction is its most probable classId (ties: the
-# smaller id). At category level the probabilities are first summed per category (a
-# three-digit id's first two digits; shorter ids stand for themselves). The truth is the
-# object's gentype mapped to its exact classId (exactmatch) or its category (categorymatch
-# and not exactmatch); an object without truth, or with a gentype outside the taxonomy,
-# counts under a null true class.
-CONFUSION_EXACT_SQL = """
-    INSERT INTO brokermetrics_confusioncell ("classifierId", day, level, "trueClassId", "predClassId", count)
-    WITH best AS (
-        SELECT DISTINCT ON (c."brokerMessageId") c."brokerMessageId", c."classId"
-        FROM elasticc_brokerclassification c
-        WHERE c."classifierId" = %(c)s
-        ORDER BY c."brokerMessageId", c.probability DESC, c."classId"
-    )
-    SELECT %(c)s, CASE WHEN GROUPING(m.day) = 0 THEN m.day END, 'exact', t."classId", b."classId", COUNT(*)
-    FROM bm_msg m
-    JOIN best b ON b."brokerMessageId" = m."brokerMessageId"
-    LEFT JOIN elasticc_diaobjecttruth ot ON ot."diaObjectId" = m."diaObjectId"
-    LEFT JOIN elasticc_classidofgentype t ON t.gentype = ot.gentype AND t.exactmatch
-    GROUP BY GROUPING SETS ((m.day, t."classId", b."classId"), (t."classId", b."classId"))
-"""
-
-CONFUSION_CATEGORY_SQL = """
-    INSERT INTO brokermetrics_confusioncell ("classifierId", day, level, "trueClassId", "predClassId", count)
-    WITH summed AS (
-        SELECT c."brokerMessageId",
-               CASE WHEN c."classId" >= 100 THEN c."classId" / 10 ELSE c."classId" END AS category,
-               SUM(c.probability) AS p
-        FROM elasticc_brokerclassification c
-        WHERE c."classifierId" = %(c)s
-        GROUP BY 1, 2
+# (b) Confusion matrices, one per level. A message's prediction at a level is the class with
+# the highest probability once its classes are lifted to that level and their probabilities
+# summed (ties: the smaller id); at a level where a class is itself (ELAsTiCC's and ELAsTiCC2's
+# exact level) nothing is summed. The truth is the object's gentype mapped through the
+# campaign's classId-of-gentype table to the row of that level; an object without truth, or
+# with a gentype outside the taxonomy, counts under a null true class.
+CLASSES_SQL = "cls (classifier_id, message_id, c, p) AS ({classifications})"
+BEST_DIRECT_SQL = """best AS (
+        SELECT DISTINCT ON (message_id) message_id, c AS pred FROM cls ORDER BY message_id, p DESC, c
+    )"""
+BEST_SUMMED_SQL = """summed AS (
+        SELECT message_id, {lift} AS pred, SUM(p) AS p FROM cls GROUP BY 1, 2
     ), best AS (
-        SELECT DISTINCT ON ("brokerMessageId") "brokerMessageId", category
-        FROM summed
-        ORDER BY "brokerMessageId", p DESC, category
-    )
-    SELECT %(c)s, CASE WHEN GROUPING(m.day) = 0 THEN m.day END, 'category', t."classId", b.category, COUNT(*)
+        SELECT DISTINCT ON (message_id) message_id, pred FROM summed ORDER BY message_id, p DESC, pred
+    )"""
+CONFUSION_SQL = """
+    INSERT INTO brokermetrics_confusioncell (campaign, "classifierId", day, level, "trueClassId", "predClassId", count)
+    WITH {classes}, {best}
+    SELECT %(campaign)s, %(c)s, CASE WHEN GROUPING(m.day) = 0 THEN m.day END, %(level)s, t.{coge_classid}, b.pred, COUNT(*)
     FROM bm_msg m
-    JOIN best b ON b."brokerMessageId" = m."brokerMessageId"
-    LEFT JOIN elasticc_diaobjecttruth ot ON ot."diaObjectId" = m."diaObjectId"
-    LEFT JOIN elasticc_classidofgentype t ON t.gentype = ot.gentype AND t.categorymatch AND NOT t.exactmatch
-    GROUP BY GROUPING SETS ((m.day, t."classId", b.category), (t."classId", b.category))
+    JOIN best b ON b.message_id = m.message_id
+    LEFT JOIN {truth} ot ON ot.{truth_object_id} = m.object_id
+    LEFT JOIN {coge} t ON t.gentype = ot.gentype AND {truth_condition}
+    GROUP BY GROUPING SETS ((m.day, t.{coge_classid}, b.pred), (t.{coge_classid}, b.pred))
 """
 
 # Totals over the whole partition (also messages about alerts not sent, or sent after the
-# cutoff); min/max use elasticc_brokermessage_ingest.
+# cutoff); min/max use the message table's ingest-time index.
 TOTALS_SQL = """
-    INSERT INTO brokermetrics_classifiertotals ("classifierId", messages, "firstIngest", "lastIngest")
-    SELECT %(c)s, COUNT(*), MIN("descIngestTimestamp"), MAX("descIngestTimestamp")
-    FROM elasticc_brokermessage WHERE "classifierId" = %(c)s
+    INSERT INTO brokermetrics_classifiertotals (campaign, "classifierId", messages, "firstIngest", "lastIngest")
+    SELECT %(campaign)s, %(c)s, COUNT(*), MIN({ingested}), MAX({ingested})
+    FROM {messages} WHERE {classifier_id} = %(c)s
 """
 
 METRIC_TABLES = (
@@ -165,6 +161,35 @@ METRIC_TABLES = (
     "brokermetrics_confusioncell",
     "brokermetrics_classifiertotals",
 )
+
+
+def names(campaign: MetricsCampaign) -> dict[str, str]:
+    """The table and column names the templates take, quoted, for one campaign."""
+    broker, alerts = campaign.broker, campaign.broker.alerts
+    return {
+        "alerts": alerts.table,
+        "sent": quoted(alerts.sent),
+        "mjd": quoted(alerts.midpointtai),
+        "alert_id": quoted(alerts.alert_id),
+        "object_id": quoted(alerts.object_id),
+        "messages": broker.message_table,
+        "message_id": broker.m("brokerMessageId"),
+        "message_alert": broker.m("alertId"),
+        "classifier_id": broker.m("classifierId"),
+        "ingested": broker.m("descIngestTimestamp"),
+        "truth": campaign.truth_table,
+        "truth_object_id": quoted(campaign.truth_object_id),
+        "coge": campaign.coge_table,
+        "coge_classid": quoted(campaign.coge_classid),
+    }
+
+
+def confusion_sql(campaign: MetricsCampaign, level: Level) -> str:
+    """CONFUSION_SQL for one campaign and level."""
+    broker = campaign.broker
+    classes = CLASSES_SQL.format(classifications=broker.classifications_sql(f"m.{broker.m('classifierId')} = %(c)s"))
+    best = BEST_DIRECT_SQL if level.identity else BEST_SUMMED_SQL.format(lift=level.lift)
+    return CONFUSION_SQL.format(classes=classes, best=best, truth_condition=level.truth, **names(campaign))
 
 
 @dataclass
@@ -191,67 +216,96 @@ def delay_bin_label(index: int) -> str:
     return f"{fmt(DELAY_EDGES[index - 1])} – {fmt(DELAY_EDGES[index])}"
 
 
-def refresh_sent_alerts(cursor, cutoff: datetime) -> int:
-    """Step 2: sent alerts per UTC day of sending and per simulated day. Returns the day count."""
-    cursor.execute(SENT_ALERTS_SQL, {"cutoff": cutoff})
+def refresh_sent_alerts(cursor, cutoff: datetime, campaign: MetricsCampaign = campaigns.ELASTICC) -> int:
+    """Step 2: a campaign's sent alerts per UTC day of sending and per simulated day. Returns
+    the day count."""
+    cursor.execute(SENT_ALERTS_SQL.format(**names(campaign)), {"cutoff": cutoff})
     rows = cursor.fetchall()
-    per_day = [(day, n) for g_day, _g_mjd, day, _mjd, n in rows if g_day == 0]
-    per_mjd = [(mjd, n) for _g_day, g_mjd, _day, mjd, n in rows if g_mjd == 0]
-    cursor.execute("DELETE FROM brokermetrics_alertssentperday")
-    cursor.execute("DELETE FROM brokermetrics_alertssentpermjd")
+    per_day = [(campaign.campaign, day, n) for g_day, _g_mjd, day, _mjd, n in rows if g_day == 0]
+    per_mjd = [(campaign.campaign, mjd, n) for _g_day, g_mjd, _day, mjd, n in rows if g_mjd == 0]
+    cursor.execute("DELETE FROM brokermetrics_alertssentperday WHERE campaign = %s", [campaign.campaign])
+    cursor.execute("DELETE FROM brokermetrics_alertssentpermjd WHERE campaign = %s", [campaign.campaign])
     if per_day:
-        cursor.executemany("INSERT INTO brokermetrics_alertssentperday (day, alerts) VALUES (%s, %s)", per_day)
+        cursor.executemany(
+            "INSERT INTO brokermetrics_alertssentperday (campaign, day, alerts) VALUES (%s, %s, %s)", per_day
+        )
     if per_mjd:
-        cursor.executemany("INSERT INTO brokermetrics_alertssentpermjd (mjd, alerts) VALUES (%s, %s)", per_mjd)
+        cursor.executemany(
+            "INSERT INTO brokermetrics_alertssentpermjd (campaign, mjd, alerts) VALUES (%s, %s, %s)", per_mjd
+        )
     return len(per_day)
 
 
-def refresh_classifier(cursor, classifier_id: int, cutoff: datetime) -> int:
+def refresh_classifier(
+    cursor, classifier_id: int, cutoff: datetime, campaign: MetricsCampaign = campaigns.ELASTICC
+) -> int:
     """Step 3 for one classifier, inside the caller's transaction. Returns the classified alerts."""
-    params = {"c": classifier_id, "cutoff": cutoff, "edges": [float(e) for e in DELAY_EDGES]}
-    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, classifier_id % 2**31])
+    params = {
+        "c": classifier_id,
+        "campaign": campaign.campaign,
+        "cutoff": cutoff,
+        "edges": [float(e) for e in DELAY_EDGES],
+    }
+    namespace = CAMPAIGN_LOCK_NAMESPACES.get(campaign.campaign, LOCK_NAMESPACE)
+    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, classifier_id % 2**31])
     for table in METRIC_TABLES:
-        cursor.execute(f'DELETE FROM {table} WHERE "classifierId" = %s', [classifier_id])
+        cursor.execute(
+            f'DELETE FROM {table} WHERE campaign = %s AND "classifierId" = %s', [campaign.campaign, classifier_id]
+        )
     cursor.execute("DROP TABLE IF EXISTS bm_msg")
-    cursor.execute(MESSAGES_SQL, params)
+    sql = names(campaign)
+    cursor.execute(MESSAGES_SQL.format(**sql), params)
     cursor.execute("ANALYZE bm_msg")
     cursor.execute("SELECT COUNT(*) FROM bm_msg")
     classified = cursor.fetchone()[0]
-    for sql in (WINDOWS_SQL, DELAYS_SQL, CONFUSION_EXACT_SQL, CONFUSION_CATEGORY_SQL, TOTALS_SQL):
-        cursor.execute(sql, params)
+    cursor.execute(WINDOWS_SQL, params)
+    cursor.execute(DELAYS_SQL, params)
+    for level in campaign.levels:
+        cursor.execute(confusion_sql(campaign, level), {**params, "level": level.name})
+    cursor.execute(TOTALS_SQL.format(**sql), params)
     cursor.execute("DROP TABLE bm_msg")
     return classified
 
 
-def classifier_ids() -> list[int]:
+def classifier_ids(campaign: MetricsCampaign = campaigns.ELASTICC) -> list[int]:
+    broker = campaign.broker
     with connection.cursor() as cur:
-        cur.execute('SELECT "classifierId" FROM elasticc_brokerclassifier ORDER BY "classifierId"')
+        cur.execute(f"SELECT {broker.k('classifierId')} FROM {broker.classifier_table} ORDER BY 1")
         return [r[0] for r in cur.fetchall()]
 
 
 def refresh_all(
-    only: Iterable[int] | None = None, progress: Callable[[Iterable[int]], Iterable[int]] = lambda it: it
+    only: Iterable[int] | None = None,
+    progress: Callable[[Iterable[int]], Iterable[int]] = lambda it: it,
+    only_campaigns: Iterable[str] | None = None,
 ) -> RefreshResult:
-    """Steps 1-4. `only` limits step 3 to some classifiers; `progress` wraps the loop (tqdm)."""
+    """Steps 1-4 for every campaign (or `only_campaigns`). `only` limits step 3 to some
+    classifier ids (of each campaign refreshed); `progress` wraps each classifier loop (tqdm)."""
     from brokermetrics.models import MetricsRefresh
 
     start = time.perf_counter()
     cutoff = datetime.now(UTC)
     run = MetricsRefresh.objects.create(started=cutoff)
-    with transaction.atomic(), connection.cursor() as cur:
-        days = refresh_sent_alerts(cur, cutoff)
-    existing = classifier_ids()
-    wanted = existing if only is None else [c for c in existing if c in set(only)]
-    messages = 0
-    for classifier_id in progress(wanted):
+    chosen = [campaigns.get(name) for name in only_campaigns] if only_campaigns else campaigns.registered()
+    days = messages = refreshed = 0
+    for campaign in chosen:
         with transaction.atomic(), connection.cursor() as cur:
-            messages += refresh_classifier(cur, classifier_id, cutoff)
-    if only is None:
-        with transaction.atomic(), connection.cursor() as cur:
-            for table in METRIC_TABLES:
-                cur.execute(f'DELETE FROM {table} WHERE "classifierId" <> ALL(%s)', [existing])
+            days += refresh_sent_alerts(cur, cutoff, campaign)
+        existing = classifier_ids(campaign)
+        wanted = existing if only is None else [c for c in existing if c in set(only)]
+        for classifier_id in progress(wanted):
+            with transaction.atomic(), connection.cursor() as cur:
+                messages += refresh_classifier(cur, classifier_id, cutoff, campaign)
+        refreshed += len(wanted)
+        if only is None:
+            with transaction.atomic(), connection.cursor() as cur:
+                for table in METRIC_TABLES:
+                    cur.execute(
+                        f'DELETE FROM {table} WHERE campaign = %s AND "classifierId" <> ALL(%s)',
+                        [campaign.campaign, existing],
+                    )
     run.finished = datetime.now(UTC)
-    run.classifiers = len(wanted)
+    run.classifiers = refreshed
     run.messages = messages
     run.save()
-    return RefreshResult(len(wanted), messages, days, time.perf_counter() - start)
+    return RefreshResult(refreshed, messages, days, time.perf_counter() - start)

@@ -9,6 +9,7 @@ tests and benchmarks measure is what is deployed.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -35,6 +36,13 @@ def start(
     its own, so a Ctrl-C on a supervisor reaches only the supervisor (make run).
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(env)
+    if "PROMETHEUS_MULTIPROC_DIR" not in env:
+        # As in the image (docker/gunicorn.conf.py): /metrics adds up the workers' counters.
+        metrics_dir = log_path.parent / f"prometheus-{port}"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     argv = [
         sys.executable, "-m", "gunicorn", "tom_desc.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", str(timeout),

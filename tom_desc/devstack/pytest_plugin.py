@@ -6,6 +6,7 @@ them at a real PostgreSQL by configuration alone.
 """
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,9 @@ def pytest_load_initial_conftests(early_config, parser, args):
     # Tests serve static files from the apps directly, without a collectstatic run.
     os.environ.setdefault("STATIC_MANIFEST", "0")
     os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")
+    # The cache holds the login lockout counters: one directory per run, shared by the test
+    # process and its gunicorn (which inherits the environment), so tests can clear them.
+    os.environ.setdefault("CACHE_DIR", str(REPO_DIR / "var" / "test-cache" / str(os.getpid())))
     if not (os.environ.get("DATABASE_URL") or os.environ.get("DB_HOST")):
         # One fresh cluster per pytest process: parallel runs never share state.
         datadir = Path(os.environ.get("TOM_TEST_PGDATA", REPO_DIR / "var" / "test-pg" / str(os.getpid())))
@@ -37,6 +41,9 @@ def pytest_load_initial_conftests(early_config, parser, args):
 def pytest_unconfigure(config):
     if _server is not None:
         _server.destroy()
+    cache_dir = Path(os.environ.get("CACHE_DIR", ""))
+    if cache_dir.parent == REPO_DIR / "var" / "test-cache":
+        shutil.rmtree(cache_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,14 @@
 1. start PostgreSQL (embedded, data in var/pg) unless DATABASE_URL or DB_HOST names one;
 2. start the Kafka-protocol broker (tansu) unless KAFKA_BOOTSTRAP_SERVERS names one;
 3. migrate, collect static files, make sure an administrator exists;
-4. generate and load the demo sky the first time;
-5. run gunicorn and the workers, each with its log in var/log/: brokerpoll (stores
-   classifications), fakebroker (classifies alerts, for the demo), long_query_runner, and
-   an "alert clock" that every TOM_ALERT_INTERVAL seconds sends one more simulated day of
-   alerts (send_elasticc_alerts --added-days 1 --do) and then runs refresh_metrics;
+4. generate the demo sky the first time, and load it into both campaigns: the ELAsTiCC
+   tables and the ELAsTiCC2 ppdb tables (a second load adds nothing);
+5. run gunicorn and the workers, each with its log in var/log/, one of each serving both
+   campaigns: brokerpoll (stores the classifications of both campaigns' fake-broker topics),
+   fakebroker (classifies the alerts of both campaigns, for the demo), long_query_runner,
+   and an "alert clock" that every TOM_ALERT_INTERVAL seconds sends one more simulated day
+   of alerts of each campaign (send_elasticc_alerts / send_elasticc2_alerts --added-days 1
+   --do) and then runs refresh_metrics;
 6. on Ctrl-C (or SIGTERM) stop every child, then the broker and the database.
 The next run reuses var/: the database keeps its data, the admin keeps its password.
 """
@@ -32,6 +35,16 @@ REPO_DIR = Path(__file__).resolve().parents[2]
 PROJECT_DIR = REPO_DIR / "tom_desc"
 VAR = Path(os.environ.get("TOM_VAR_DIR", REPO_DIR / "var"))
 LOG_DIR = VAR / "log"
+
+# The topics of both campaigns, named as the site's settings name them (docs/configuration.md).
+TOPIC_DEFAULTS = {
+    "ELASTICC_ALERT_TOPIC": "elasticc-alerts",
+    "ELASTICC_FAKEBROKER_TOPIC": "elasticc-fakebroker",
+    "ELASTICC2_ALERT_TOPIC": "elasticc2-alerts-wfd",
+    "ELASTICC2_DDF_FULL_TOPIC": "elasticc2-alerts-ddf-full",
+    "ELASTICC2_DDF_LIMITED_TOPIC": "elasticc2-alerts-ddf-limited",
+    "ELASTICC2_FAKEBROKER_TOPIC": "elasticc2-fakebroker",
+}
 
 log = logging.getLogger("devstack")
 
@@ -88,6 +101,9 @@ class Stack:
         self.env["DATABASE_URL"] = self.postgres.database_url("tom_desc")
         log.info("PostgreSQL (embedded) on 127.0.0.1:%s, data in %s", self.postgres.port, self.postgres.datadir)
 
+    def topic(self, setting: str) -> str:
+        return self.env.get(setting, TOPIC_DEFAULTS[setting])
+
     def start_kafka(self):
         if self.env.get("KAFKA_BOOTSTRAP_SERVERS"):
             log.info("Using the Kafka cluster at %s", self.env["KAFKA_BOOTSTRAP_SERVERS"])
@@ -98,11 +114,8 @@ class Stack:
         self.kafka.start()
         self.env["KAFKA_BOOTSTRAP_SERVERS"] = self.kafka.bootstrap_servers
         # tansu keeps topics in memory: create them at every start.
-        for topic in (
-            self.env.get("ELASTICC_ALERT_TOPIC", "elasticc-alerts"),
-            self.env.get("ELASTICC_FAKEBROKER_TOPIC", "elasticc-fakebroker"),
-        ):
-            self.kafka.create_topic(topic)
+        for setting in TOPIC_DEFAULTS:
+            self.kafka.create_topic(self.topic(setting))
         log.info("Kafka-protocol broker (tansu, in memory) on %s", self.kafka.bootstrap_servers)
 
     # -- site ------------------------------------------------------------------------
@@ -133,6 +146,7 @@ class Stack:
             (demo_dir / ".complete").touch()
         # Idempotent: a second run adds nothing.
         manage("load_snana_fits", str(demo_dir), env=self.env)
+        manage("load_snana_fits", str(demo_dir), "--campaign", "elasticc2", env=self.env)
 
     # -- children ----------------------------------------------------------------------
     def plan_children(self):
@@ -141,7 +155,7 @@ class Stack:
         self.children.append(Child("long_query_runner", [*manage_py, "long_query_runner"]))
         if self.args.no_workers:
             return
-        classifications = self.env.get("ELASTICC_FAKEBROKER_TOPIC", "elasticc-fakebroker")
+        # One poller for both campaigns' classification topics, each topic naming its campaign.
         # The embedded broker forgets its topics and groups at every start, so the poller keeps
         # its offsets in the database under a group of its own.
         self.children.append(
@@ -153,7 +167,9 @@ class Stack:
                     "--name",
                     "fakebroker",
                     "--topic",
-                    classifications,
+                    f"elasticc:{self.topic('ELASTICC_FAKEBROKER_TOPIC')}",
+                    "--topic",
+                    f"elasticc2:{self.topic('ELASTICC2_FAKEBROKER_TOPIC')}",
                     "--group",
                     "tom-desc-dev",
                     "--consumer-option",
@@ -161,14 +177,19 @@ class Stack:
                 ],
             )
         )
-        self.children.append(Child("fakebroker", [*manage_py, "fakebroker"]))
+        # One fake broker for both campaigns' alert topics (the settings name them).
+        self.children.append(
+            Child("fakebroker", [*manage_py, "fakebroker", "--campaign", "elasticc", "--campaign", "elasticc2"])
+        )
 
     def start_alert_clock(self):
-        """One more simulated day of alerts every TOM_ALERT_INTERVAL seconds, then fresh metrics."""
+        """One more simulated day of each campaign's alerts every TOM_ALERT_INTERVAL seconds, then
+        fresh metrics. (The demo sky is the same in both campaigns, so their clocks keep pace.)"""
         if self.args.no_workers or self.args.alert_interval <= 0:
             return
         steps = [
             ["send_elasticc_alerts", "--added-days", "1", "--do", "--no-progress"],
+            ["send_elasticc2_alerts", "--added-days", "1", "--do", "--no-progress"],
             ["refresh_metrics", "--no-progress"],
         ]
         logfile = LOG_DIR / "alert_clock.log"

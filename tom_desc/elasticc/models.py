@@ -44,6 +44,7 @@ class DiaObject(models.Model):
     hostgal_zphot_q080 = RealField(null=True)
     hostgal_zphot_q090 = RealField(null=True)
     hostgal_zphot_q100 = RealField(null=True)
+    hostgal_zphot_p50 = RealField(null=True)
     hostgal_mag_u = RealField(null=True)
     hostgal_mag_g = RealField(null=True)
     hostgal_mag_r = RealField(null=True)
@@ -76,6 +77,7 @@ class DiaObject(models.Model):
     hostgal2_zphot_q080 = RealField(null=True)
     hostgal2_zphot_q090 = RealField(null=True)
     hostgal2_zphot_q100 = RealField(null=True)
+    hostgal2_zphot_p50 = RealField(null=True)
     hostgal2_mag_u = RealField(null=True)
     hostgal2_mag_g = RealField(null=True)
     hostgal2_mag_r = RealField(null=True)
@@ -122,6 +124,11 @@ class DiaSource(PostgresPartitionedModel):
     psFlux = RealField()
     psFluxErr = RealField()
     snr = RealField()
+    # Columns of the original's diaSource that SNANA's PHOT files do not carry: null unless
+    # a file has them (elasticc/loading/snana.py). nobs is a float, as in the original.
+    ccdVisitId = models.BigIntegerField(null=True)
+    parentDiaSourceId = models.BigIntegerField(null=True)
+    nobs = models.FloatField(null=True)
 
     class Meta:
         db_table = "elasticc_diasource"
@@ -146,6 +153,10 @@ class DiaForcedSource(PostgresPartitionedModel):
     filterName = models.TextField()
     psFlux = RealField()
     psFluxErr = RealField()
+    # The original's forced-source columns that SNANA's PHOT files do not carry (null unless present).
+    ccdVisitId = models.BigIntegerField(null=True)
+    totFlux = RealField(null=True)
+    totFluxErr = RealField(null=True)
 
     class Meta:
         db_table = "elasticc_diaforcedsource"
@@ -158,8 +169,12 @@ class DiaForcedSource(PostgresPartitionedModel):
 class DiaAlert(PostgresPartitionedModel):
     """One alert per source; alertSentTimestamp is null until Kafka confirmed delivery.
 
-    midPointTai repeats the source's time so that "unsent alerts up to day X" is one
-    index range scan (the partial index below) instead of a join.
+    ``midPointTai`` repeats the source's time so that "unsent alerts up to day X" is one
+    index range scan (the partial index below) instead of a join. Its column is
+    ``"alertMidPointTai"``, not ``"midPointTai"``: the original's table has no such column,
+    and SQL written for it joins alerts to sources and names ``"midPointTai"`` unqualified,
+    which a second column of that name would make ambiguous. The Python name stays, so
+    the ORM, the REST filters and the alert row list read as before (docs/alerts.md).
     """
 
     class PartitioningMeta:
@@ -170,7 +185,7 @@ class DiaAlert(PostgresPartitionedModel):
     alertId = models.BigIntegerField()
     diaSourceId = models.BigIntegerField()
     diaObjectId = models.BigIntegerField()
-    midPointTai = models.FloatField()
+    midPointTai = models.FloatField(db_column="alertMidPointTai")
     alertSentTimestamp = models.DateTimeField(null=True)
 
     class Meta:
@@ -215,6 +230,10 @@ class DiaObjectTruth(models.Model):
     sim_searcheff_mask = models.IntegerField(null=True)
     gentype = models.IntegerField()
     non1a_index = models.IntegerField(null=True)
+    # The original's names: sim_template_index is SNANA's NON1A_INDEX / SIM_TEMPLATE_INDEX,
+    # galnmatch its GALNMATCH / HOSTGAL_NMATCH (elasticc/loading/snana.py).
+    sim_template_index = models.IntegerField(null=True)
+    galnmatch = models.IntegerField(null=True)
     zcmb = RealField(null=True)
     zhelio = RealField(null=True)
     zcmb_smear = RealField(null=True)
@@ -239,7 +258,7 @@ class DiaObjectTruth(models.Model):
     peakmag_r = RealField(null=True)
     peakmag_i = RealField(null=True)
     peakmag_z = RealField(null=True)
-    peakmag_y = RealField(null=True)
+    peakmag_Y = RealField(null=True)
     snrmax = RealField(null=True)
     snrmax2 = RealField(null=True)
     snrmax3 = RealField(null=True)
@@ -297,6 +316,10 @@ class BrokerClassifier(models.Model):
     classifierName = models.TextField()
     classifierParams = models.TextField()
     modified = models.DateTimeField(auto_now=True)
+    # Who made the ingest register it ("rest:<username>" or "kafka:<broker config name>"; null
+    # for rows inserted otherwise): the per-broker cap on new classifiers counts these
+    # (elasticc/stream/ingest.py, docs/brokerpoll.md).
+    registeredBy = models.TextField(null=True)
 
     class Meta:
         db_table = "elasticc_brokerclassifier"
@@ -335,6 +358,7 @@ class BrokerMessage(PostgresPartitionedModel):
     descIngestTimestamp = models.DateTimeField(db_default=models.functions.Now())
     elasticcPublishTimestamp = models.DateTimeField(null=True)
     brokerIngestTimestamp = models.DateTimeField(null=True)
+    modified = models.DateTimeField(db_default=models.functions.Now())
 
     class Meta:
         db_table = "elasticc_brokermessage"
@@ -362,6 +386,7 @@ class BrokerClassification(PostgresPartitionedModel):
     brokerMessageId = models.BigIntegerField()
     classId = models.IntegerField()
     probability = RealField()
+    modified = models.DateTimeField(db_default=models.functions.Now())
 
     class Meta:
         db_table = "elasticc_brokerclassification"

@@ -206,6 +206,9 @@ def _set_token(user: User, token: dict, report: ImportReport) -> bool:
         return False
     if holder is not None:
         return False
+    if tokens.is_placeholder(user):
+        report.warnings.append(f"{user.username}: the anonymous placeholder holds no token; not set")
+        return False
     tokens.install(user, key, _parse_date(token, "created") or timezone.now())
     report.tokens_set += 1
     return True

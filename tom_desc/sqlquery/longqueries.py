@@ -1,7 +1,8 @@
-"""Long queries: submission, the runner that executes them, and pruning.
+"""Long queries: submission, what the submitter sees, dead runners' claims, and pruning
+(the runner that executes them is sqlquery.longrunner).
 
-Several runners may run at once (on one host or many). Each claims the oldest queued
-query with UPDATE ... FOR UPDATE SKIP LOCKED, so no two runners take the same one.
+Several runners may run at once (on one host or many, each running several queries
+at once); they claim queued queries one claim at a time, fairly between users (longrunner).
 
 How a dead runner is noticed: in the claiming transaction the runner also takes a
 session-level PostgreSQL advisory lock on the query (claim_lock_key) and holds it on
@@ -23,22 +24,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import socket
-import threading
-import time
 import uuid
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection, transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
-from sqlquery import roles
 from sqlquery.models import LongQuery
-from sqlquery.results import EXTENSIONS, WRITERS
-from sqlquery.runner import QueryError, Session, parse_request
+from sqlquery.request import BodyError, normalized, parse_body
+from sqlquery.results import WRITERS
+from sqlquery.slots import Busy
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +48,22 @@ def result_path(query: LongQuery) -> Path | None:
 
 
 def submit(user, body) -> LongQuery:
-    """Validate a {query, subdict, format} body and queue it."""
+    """Validate a {query, subdict, format} body and queue it; Busy when the user already has
+    SQLQUERY_LONG_QUEUE_PER_USER queries waiting or running."""
     if not isinstance(body, dict):
-        raise QueryError('the body must be a JSON object with "query" (and optionally "subdict", "format")')
+        raise BodyError("POST data must include 'query': the body must be a JSON object")
     fmt = body.get("format", "csv")
     if fmt not in WRITERS:
-        raise QueryError(f'"format" must be one of {", ".join(sorted(WRITERS))}')
-    query, subdict = body.get("query"), body.get("subdict")
-    statements = parse_request(query, subdict)  # refuse a malformed body now, not at run time
-    queries = [query] if isinstance(query, str) else list(query)
-    subdicts = subdict if isinstance(subdict, list) else [subdict] * len(statements)
+        raise BodyError(f"Unknown format {fmt!r}: one of {', '.join(sorted(WRITERS))}")
+    parse_body(body)  # refuse a malformed body now, not at run time
+    queries, subdicts = normalized(body)
+    cap = settings.SQLQUERY_LONG_QUEUE_PER_USER
+    pending = LongQuery.objects.filter(user=user, status__in=(LongQuery.QUEUED, LongQuery.STARTED)).count()
+    if pending >= cap:
+        raise Busy(
+            f"you already have {pending} long queries queued or running (the limit per user is {cap}); "
+            "wait for some to finish"
+        )
     return LongQuery.objects.create(user=user, queries=queries, subdicts=subdicts, format=fmt)
 
 
@@ -75,6 +77,8 @@ def describe(query: LongQuery) -> dict:
     iso = lambda t: t.isoformat() if t else None  # noqa: E731
     return {
         "queryid": str(query.id),
+        "queries": query.queries,
+        "subdicts": query.subdicts,
         "status": query.status,
         "format": query.format,
         "submitted": iso(query.submitted),
@@ -147,170 +151,6 @@ def recover_if_dead(query_id: uuid.UUID, not_runner: str = "") -> str | None:
         status,
     )
     return status
-
-
-class Runner:
-    """One long-query runner process: claim, run, record; see the module docstring."""
-
-    def __init__(self, poll_interval: float = 2.0):
-        self.host = socket.gethostname()
-        self.ident = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.poll_interval = poll_interval
-        self.shutdown = threading.Event()
-        self.session: Session | None = None
-        self.done = self.failed = 0
-
-    def request_shutdown(self) -> None:
-        """SIGTERM/SIGINT: claim nothing more; interrupt the query in hand, which goes back to queued."""
-        self.shutdown.set()
-        if self.session is not None:
-            self.session.cancel()
-
-    # -- claims -----------------------------------------------------------------------------
-    def claim(self) -> uuid.UUID | None:
-        """Take the oldest queued query, and its claim lock on this connection (held until
-        release_claim_lock or until this process's connection goes away)."""
-        with transaction.atomic(), connection.cursor() as cur:
-            cur.execute(
-                """
-                UPDATE sqlquery_longquery
-                SET status = 'started', started = now(), heartbeat = now(), runner = %s,
-                    attempts = attempts + 1, error = ''
-                WHERE id = (SELECT id FROM sqlquery_longquery WHERE status = 'queued'
-                            ORDER BY submitted, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                RETURNING id
-            """,
-                [self.ident],
-            )
-            row = cur.fetchone()
-            if row is None:
-                return None
-            # Taken before the claim commits, so nobody ever sees the claim without its lock.
-            # try_: a key shared with another running query must not make us wait for it.
-            cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [CLAIM_LOCK_NAMESPACE, claim_lock_key(row[0])])
-            if not cur.fetchone()[0]:
-                log.warning("query %s: claim lock key in use; only the heartbeat shows this runner is alive", row[0])
-        return row[0]
-
-    def release_claim_lock(self, query_id: uuid.UUID) -> None:
-        try:
-            with connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock(%s, %s)", [CLAIM_LOCK_NAMESPACE, claim_lock_key(query_id)])
-        except DatabaseError:  # the connection is gone, and the lock with it
-            connection.close()
-
-    def recover_dead_claims(self) -> int:
-        """Re-queue (or fail) the started queries of other runners that are gone; returns how many."""
-        started = LongQuery.objects.filter(status=LongQuery.STARTED).exclude(runner=self.ident)
-        return sum(
-            recover_if_dead(query_id, not_runner=self.ident) is not None
-            for query_id in started.values_list("id", flat=True)
-        )
-
-    def _heartbeat(self, query_id: uuid.UUID, stop: threading.Event) -> None:
-        try:
-            while not stop.wait(settings.SQLQUERY_RUNNER_HEARTBEAT):
-                alive = LongQuery.objects.filter(id=query_id, runner=self.ident, status=LongQuery.STARTED).update(
-                    heartbeat=timezone.now()
-                )
-                if not alive and self.session is not None:
-                    log.warning("query %s: claim lost (another runner took it over); cancelling", query_id)
-                    self.session.cancel()
-                    return
-        finally:
-            connection.close()  # this thread's own Django connection
-
-    # -- running ----------------------------------------------------------------------------
-    def run_one(self, query_id: uuid.UUID) -> None:
-        """1. load the claimed query; 2. run it as the submitter's role into a .part file of
-        this claim's own; 3. holding the row, if the claim is still ours, rename the file and
-        record finished; otherwise (error, shutdown, claim lost) record that and drop the file."""
-        stop = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(query_id, stop), daemon=True)
-        beat.start()
-        ours = LongQuery.objects.filter(id=query_id, runner=self.ident, status=LongQuery.STARTED)
-        part: Path | None = None
-        started = time.monotonic()
-        try:
-            query = LongQuery.objects.select_related("user").get(id=query_id)
-            directory = results_dir()
-            directory.mkdir(parents=True, exist_ok=True)
-            name = f"{query.id}.{EXTENSIONS[query.format]}"
-            # A name of this claim's own: a runner wrongly thought dead can never write or
-            # rename the file of the runner that took its query over.
-            final, part = directory / name, directory / f"{name}.{self.ident.rsplit(':', 1)[1]}.part"
-            statements = parse_request(query.queries, query.subdicts)
-            writer = WRITERS[query.format]
-            session = Session(
-                roles.role_for(query.user), settings.SQLQUERY_LONG_STATEMENT_TIMEOUT, f"tom_desc-longquery {query.id}"
-            )
-            self.session = session
-            with session:
-                if self.shutdown.is_set():
-                    session.cancel()
-                count = session.execute(statements, lambda columns, rows: writer(part, columns, rows))
-            with transaction.atomic():
-                if ours.select_for_update().first() is None:
-                    part.unlink(missing_ok=True)
-                    log.warning("query %s: claim lost while running; result dropped", query_id)
-                    return
-                os.replace(part, final)
-                ours.update(
-                    status=LongQuery.FINISHED,
-                    finished=timezone.now(),
-                    rows=count,
-                    result_bytes=final.stat().st_size,
-                    result_file=name,
-                    heartbeat=None,
-                )
-            self.done += 1
-            log.info("query %s finished: %s rows in %.1f s", query_id, count, time.monotonic() - started)
-        except QueryError as exc:
-            if part is not None:
-                part.unlink(missing_ok=True)
-            if self.session is not None and self.session.cancelled and self.shutdown.is_set():
-                # Interrupted by our own shutdown: not the query's fault, give the attempt back.
-                ours.update(
-                    status=LongQuery.QUEUED, started=None, runner="", heartbeat=None, attempts=F("attempts") - 1
-                )
-                log.info("query %s re-queued at shutdown", query_id)
-            else:
-                ours.update(status=LongQuery.ERROR, error=str(exc), finished=timezone.now(), heartbeat=None)
-                self.failed += 1
-                log.info("query %s failed: %s", query_id, exc)
-        except Exception as exc:
-            if part is not None:
-                part.unlink(missing_ok=True)
-            log.exception("query %s: internal error", query_id)
-            ours.update(
-                status=LongQuery.ERROR,
-                error=f"internal error: {type(exc).__name__}: {exc}",
-                finished=timezone.now(),
-                heartbeat=None,
-            )
-            self.failed += 1
-        finally:
-            self.session = None
-            stop.set()
-            beat.join(timeout=30)
-            self.release_claim_lock(query_id)
-
-    def loop(self, exit_when_idle: bool = False, max_queries: int | None = None) -> None:
-        """Until shutdown: recover dead claims, claim one query, run it; sleep when idle."""
-        handled = 0
-        while not self.shutdown.is_set():
-            close_old_connections()
-            self.recover_dead_claims()
-            query_id = None if self.shutdown.is_set() else self.claim()
-            if query_id is None:
-                if exit_when_idle:
-                    return
-                self.shutdown.wait(self.poll_interval)
-                continue
-            self.run_one(query_id)
-            handled += 1
-            if max_queries is not None and handled >= max_queries:
-                return
 
 
 def prune(days: float) -> tuple[int, int]:

@@ -17,7 +17,7 @@ class LongQuery(models.Model):
 
     QUEUED, STARTED, FINISHED, ERROR = "queued", "started", "finished", "error"
     STATUS_CHOICES = [(s, s) for s in (QUEUED, STARTED, FINISHED, ERROR)]
-    FORMATS = [("csv", "csv"), ("parquet", "parquet"), ("json", "json")]
+    FORMATS = [(f, f) for f in ("csv", "pandas", "parquet", "json", "ecsv", "votable")]
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="long_queries")

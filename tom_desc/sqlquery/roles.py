@@ -36,12 +36,29 @@ RO_ROLE = "elasticc_ro"
 ADMIN_RO_ROLE = "elasticc_admin_ro"
 ROLES = (RO_ROLE, ADMIN_RO_ROLE)
 
+# The original's views that read only broker tables (elasticc/sqlviews.py): readable as those are.
+ELASTICC_BROKER_VIEWS = ["elasticc_view_classifications_totprobpersource", "elasticc_view_classifiersourcetotprob"]
+
 # Which tables each role reads (shell patterns on the table name, schema public).
 # Partitions are not granted: queries go through the partitioned parent, whose
 # privileges PostgreSQL checks, so new classifier partitions need no grant.
+# ELAsTiCC2 follows the same rule as ELAsTiCC: everyone reads what brokers sent and the
+# taxonomy; the simulation (ppdb, TOM-known copies, truth) is for elasticc_admin.
+ELASTICC2_PUBLIC = [
+    "elasticc2_brokerclassifier",
+    "elasticc2_brokermessage",
+    "elasticc2_gentypeofclassid",
+    "elasticc2_classidofgentype",
+]
 TABLE_RULES = {
-    RO_ROLE: ["elasticc_broker*", "elasticc_gentypeofclassid", "elasticc_classidofgentype"],
-    ADMIN_RO_ROLE: ["elasticc_*"],
+    RO_ROLE: [
+        "elasticc_broker*",
+        "elasticc_gentypeofclassid",
+        "elasticc_classidofgentype",
+        *ELASTICC_BROKER_VIEWS,
+        *ELASTICC2_PUBLIC,
+    ],
+    ADMIN_RO_ROLE: ["elasticc_*", "elasticc2_*"],
 }
 
 # Idempotent and safe to run while other clusters' databases share the roles:
@@ -164,62 +181,173 @@ def grant_readonly(connection, quiet: bool = False) -> dict[str, int]:
                     "REVOKE CREATE ON SCHEMA public FROM PUBLIC (docs/sqlquery.md)",
                     role,
                 )
+            cur.execute("SELECT has_database_privilege(%s, current_database(), 'TEMPORARY')", [role])
+            if not cur.fetchone()[0]:
+                log.warning(
+                    "role %s may not create temporary tables, which analysts' SQL uses; run "
+                    "GRANT TEMPORARY ON DATABASE <this database> TO %s (docs/sqlquery.md)",
+                    role,
+                    role,
+                )
             summary[role] = len(wanted)
-    restrict_advisory_locks(connection)
+    restrict_functions(connection)
+    restrict_languages(connection)
+    limit_temp_files(connection)
     if not quiet:
         log.info("read-only grants: %s", summary)
     return summary
 
 
-# The site serialises its workers with advisory locks (the alert sender, the loader, metric
-# refreshes, long-query claims). PostgreSQL lets every role call the advisory-lock functions,
-# so a query run as a read-only role could take those locks and stall the site. Execution is
-# therefore revoked from PUBLIC in this database and granted back to the site's own role.
-ADVISORY_FUNCTIONS_SQL = """
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname LIKE 'pg\\_%advisory%'
-    ORDER BY 1
-"""
+# Functions PostgreSQL grants to PUBLIC that the read-only roles must not call. Revoking
+# EXECUTE from PUBLIC needs a superuser (the functions belong to the bootstrap superuser);
+# the site's own role, and the predefined roles made for the purpose, get it back.
+#
+# - advisory locks: the site serialises its workers with them (the alert sender, the loader,
+#   metric refreshes, long-query claims, the SQL endpoint's slots); a query holding the
+#   sender's lock again and again would stop alerts going out;
+# - large-object writes: the user transaction is read-write (so that temporary tables can be
+#   made), and large objects are the one thing a role without privileges can still create
+#   there (PostgreSQL 18 refuses them in read-only transactions, older majors do not); and
+#   pg_logical_emit_message, whose non-transactional messages reach the WAL even when the
+#   transaction rolls back (in read-only transactions too);
+# - other sessions' queries: every analyst runs as the same role, and PostgreSQL shows a
+#   role its own sessions' SQL (pg_stat_activity) and lets it cancel or end them.
+FUNCTION_GROUPS = [
+    ("take advisory locks (and so block the site's workers)", "p.proname LIKE 'pg\\_%advisory%'", []),
+    (
+        "write large objects or WAL messages",
+        "p.proname IN ('lo_creat', 'lo_create', 'lo_from_bytea', 'lo_import', 'lo_export', 'lo_put', 'lowrite', "
+        "'lo_truncate', 'lo_truncate64', 'lo_unlink', 'pg_logical_emit_message')",
+        [],
+    ),
+    (
+        "read other sessions' queries",
+        "p.proname IN ('pg_stat_get_activity', 'pg_stat_get_backend_activity')",
+        ["pg_read_all_stats"],
+    ),
+    (
+        "cancel or end other sessions",
+        "p.proname IN ('pg_cancel_backend', 'pg_terminate_backend')",
+        ["pg_signal_backend"],
+    ),
+]
 
 
-def restrict_advisory_locks(connection) -> bool:
-    """Take the advisory-lock functions away from the read-only roles; True when they have none.
+def _warn_each(problems: list[str], remedy: str) -> bool:
+    """Log each problem with its remedy; True when there is none."""
+    for problem in problems:
+        log.warning("%s; %s (docs/sqlquery.md, Production set-up)", problem, remedy)
+    return not problems
 
-    Revoking needs a superuser (the functions belong to the bootstrap superuser): as one,
-    revoke EXECUTE from PUBLIC and grant it to the site's role; otherwise only check, and
-    warn when the roles can still lock (the database's init script does it for new
-    deployments; docs/sqlquery.md has the statements for existing ones).
+
+def restricted_functions(cur, condition: str) -> list[str]:
+    cur.execute(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p "
+        f"WHERE p.pronamespace = 'pg_catalog'::regnamespace AND {condition} ORDER BY 1"
+    )
+    return [row[0] for row in cur.fetchall()]
+
+
+def restrict_functions(connection) -> bool:
+    """Take FUNCTION_GROUPS away from the read-only roles; True when they can call none of them.
+
+    As a superuser: revoke EXECUTE from PUBLIC and grant it to the site's role (and each
+    group's predefined roles). Otherwise only check, and warn naming what the roles can still
+    do (the database's init script does it for new deployments; docs/sqlquery.md has the
+    statements for existing ones).
     """
+    still: list[str] = []
     with connection.cursor() as cur:
-        cur.execute(ADVISORY_FUNCTIONS_SQL)
-        functions = [row[0] for row in cur.fetchall()]
-        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-        if cur.fetchone()[0]:
-            cur.execute("SELECT current_user")
-            site_role = cur.fetchone()[0]
-            for function in functions:
-                cur.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC")
+        cur.execute("SELECT rolsuper, current_user FROM pg_roles WHERE rolname = current_user")
+        superuser, site_role = cur.fetchone()
+        present = existing_roles(cur)
+        for what, condition, grantees in FUNCTION_GROUPS:
+            functions = restricted_functions(cur, condition)
+            if superuser:
+                cur.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [grantees])
+                targets = [site_role] + [row[0] for row in cur.fetchall()]
+                for function in functions:
+                    cur.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC")
+                    for target in targets:
+                        cur.execute(
+                            sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}")
+                            .format(sql.SQL(function), sql.Identifier(target))
+                            .as_string(None)
+                        )
+            for role in sorted(present):
                 cur.execute(
-                    sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}")
-                    .format(sql.SQL(function), sql.Identifier(site_role))
+                    "SELECT bool_or(has_function_privilege(%s, f, 'EXECUTE')) FROM unnest(%s::text[]) AS f",
+                    [role, functions],
+                )
+                if cur.fetchone()[0]:
+                    still.append(f"{role} may {what}")
+    return _warn_each(still, "as a superuser, revoke EXECUTE on those functions from PUBLIC")
+
+
+# DO blocks and functions run statements where the site cannot see them (the statement check
+# of request.refusal sees only top-level statements): no role but the site's may use the
+# languages they are written in. (Calling existing functions needs no USAGE.)
+LANGUAGES = ("plpgsql", "sql")
+
+
+def restrict_languages(connection) -> bool:
+    """Take USAGE on LANGUAGES from PUBLIC (as a superuser; the site's role keeps it), else
+    check and warn. True when the read-only roles can use none of them."""
+    still = []
+    with connection.cursor() as cur:
+        cur.execute("SELECT rolsuper, current_user FROM pg_roles WHERE rolname = current_user")
+        superuser, site_role = cur.fetchone()
+        cur.execute("SELECT lanname FROM pg_language WHERE lanname = ANY(%s)", [list(LANGUAGES)])
+        languages = [row[0] for row in cur.fetchall()]
+        for language in languages:
+            if superuser:
+                cur.execute(
+                    sql.SQL("REVOKE USAGE ON LANGUAGE {} FROM PUBLIC").format(sql.Identifier(language)).as_string(None)
+                )
+                cur.execute(
+                    sql.SQL("GRANT USAGE ON LANGUAGE {} TO {}")
+                    .format(sql.Identifier(language), sql.Identifier(site_role))
                     .as_string(None)
                 )
-        present = existing_roles(cur)
-        can_lock = []
-        for role in sorted(present):
+            for role in sorted(existing_roles(cur)):
+                cur.execute("SELECT has_language_privilege(%s, %s, 'USAGE')", [role, language])
+                if cur.fetchone()[0]:
+                    still.append(f"{role} may write functions and DO blocks in {language}")
+    return _warn_each(still, f"as a superuser, REVOKE USAGE ON LANGUAGE {', '.join(LANGUAGES)} FROM PUBLIC")
+
+
+def limit_temp_files(connection) -> bool:
+    """Set temp_file_limit = SQLQUERY_TEMP_FILE_MB on both roles (a user cannot raise it: only a
+    superuser may set it), as a superuser; otherwise check and warn. True when it is in force."""
+    wanted = f"temp_file_limit={settings.SQLQUERY_TEMP_FILE_MB}MB"
+    missing = []
+    with connection.cursor() as cur:
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        superuser = cur.fetchone()[0]
+        for role in sorted(existing_roles(cur)):
+            if superuser:
+                cur.execute(
+                    sql.SQL("ALTER ROLE {} SET temp_file_limit = {}")
+                    .format(sql.Identifier(role), sql.Literal(f"{settings.SQLQUERY_TEMP_FILE_MB}MB"))
+                    .as_string(None)
+                )
             cur.execute(
-                "SELECT bool_or(has_function_privilege(%s, f, 'EXECUTE')) FROM unnest(%s::text[]) AS f",
-                [role, functions],
+                "SELECT %s = ANY(s.setconfig) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
+                "WHERE r.rolname = %s AND s.setdatabase = 0",
+                [wanted, role],
             )
-            if cur.fetchone()[0]:
-                can_lock.append(role)
-    if can_lock:
+            row = cur.fetchone()
+            if not (row and row[0]):
+                missing.append(role)
+    if missing:
         log.warning(
-            "roles %s may take advisory locks and so block the site's workers; as a superuser, "
-            "revoke EXECUTE on the pg_*advisory* functions from PUBLIC (docs/sqlquery.md)",
-            ", ".join(can_lock),
+            "roles %s lack %s: their queries may fill the database's disk with temporary files; as a superuser run "
+            "ALTER ROLE <role> SET temp_file_limit = '%sMB' (docs/sqlquery.md)",
+            ", ".join(missing),
+            wanted,
+            settings.SQLQUERY_TEMP_FILE_MB,
         )
-    return not can_lock
+    return not missing
 
 
 def revoke_readonly(connection) -> None:
@@ -259,6 +387,8 @@ def connect(role: str, statement_timeout_s: float, application_name: str = "tom_
     Host, port and database come from the default Django connection (so tests reach
     the test database); user and password are the role's. Session settings travel in
     the startup packet so they are in force before the first statement.
+    client_connection_check_interval makes the server stop a query whose client is gone (a
+    web worker or runner killed mid-query) within seconds, instead of at its statement_timeout.
     """
     from django.db import connections
 
@@ -266,7 +396,8 @@ def connect(role: str, statement_timeout_s: float, application_name: str = "tom_
     timeout_ms = max(1, int(statement_timeout_s * 1000))
     options = (
         f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} "
-        f"-c lock_timeout={timeout_ms} -c idle_in_transaction_session_timeout=60000 -c TimeZone=UTC"
+        f"-c lock_timeout={timeout_ms} -c idle_in_transaction_session_timeout=60000 -c TimeZone=UTC "
+        "-c client_connection_check_interval=2000"
     )
     params = {
         "host": conf["HOST"] or None,

@@ -1,102 +1,58 @@
-"""Running user SQL: one read-only transaction on a connection logged in as a limited role.
+"""Running user SQL: one transaction, always rolled back, on a connection logged in as a limited role.
 
 What keeps a query in its lane, in order of importance:
 
 1. the connection logs in as elasticc_ro / elasticc_admin_ro (sqlquery.roles), which can
-   only SELECT from the tables granted to it, whatever the SQL says;
+   SELECT from the tables granted to it and create temporary objects, and write nothing
+   else: no table, sequence, large object or advisory lock is theirs to write or take;
 2. every statement goes through the extended query protocol (psycopg's stream()),
    which accepts exactly one statement, so "SELECT 1; DROP ..." is refused by the server;
-3. the transaction is READ ONLY and has taken its snapshot before the first user
-   statement, so SET TRANSACTION READ WRITE is refused; after every statement the
-   transaction must still be the same one (no COMMIT/ROLLBACK [AND CHAIN] escapes);
+3. the transaction is rolled back at the end and the connection closed, so temporary
+   tables (which the original's users create with SELECT ... INTO TEMP TABLE and read in
+   the next statement) live for one call; after every statement the transaction must
+   still be the same one (no COMMIT/ROLLBACK [AND CHAIN] or PREPARE TRANSACTION escapes);
 4. time: statement_timeout on the server and a watchdog thread that cancels the
    query from outside at the deadline, which "SET statement_timeout = 0" cannot undo;
-5. rows: the synchronous endpoint reads at most SQLQUERY_ROW_LIMIT rows, streamed in
-   chunks, so an enormous result never reaches memory;
-6. the transaction is rolled back and the connection closed afterwards, dropping any
-   session state a query made.
+5. disk: temp_file_limit on the roles (set by grant_readonly; a user cannot raise it),
+   and after every statement the call's temporary tables must stay under
+   SQLQUERY_TEMP_TABLE_MB (temp_file_limit does not count them) and temp_buffers /
+   temp_tablespaces must be those the call started with;
+6. memory: rows arrive in chunks sized from the result's column types to about
+   FETCH_BYTES and are handed on in batches measured to about BATCH_BYTES (sqlquery.sizing),
+   never the whole result at once.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
 from django.conf import settings
-from psycopg import pq
+from psycopg import pq, sql
 
 from sqlquery import roles
-from sqlquery.encoding import dumps
+from sqlquery.request import QueryError, Statement, refusal
+from sqlquery.sizing import Columns, chunk_rows, columns_of, rebatch
 
 T = TypeVar("T")
-FETCH_CHUNK = 5000
 
+# psycopg's stream() raises this (a ProgrammingError without SQLSTATE) for a statement
+# that ran and returned no result set (SET, CREATE TEMP TABLE ...); any other such error
+# (a parameter it cannot send, a bad placeholder) is the user's and must be reported.
+NO_RESULT_MESSAGE = "didn't produce a result"
 
-class QueryError(Exception):
-    """A problem with the user's request or SQL; the message is shown to the user."""
-
-
-@dataclass
-class Statement:
-    sql: str
-    params: dict[str, Any] | None
-
-
-@dataclass
-class Columns:
-    names: list[str]
-    type_oids: list[int]
-
-
-# --- the request body -----------------------------------------------------------------------
-
-# psycopg2 (which the original site used) expanded a tuple after IN; with server-side
-# binding the same meaning is "= ANY(array)". Only placeholders bound to lists are rewritten.
-_IN_PLACEHOLDER = re.compile(r"(?i)\b(NOT\s+)?IN\s*%\((\w+)\)s")
-
-
-def _rewrite_in(sql: str, params: dict[str, Any]) -> str:
-    def replace(match: re.Match) -> str:
-        name = match.group(2)
-        if not isinstance(params.get(name), list):
-            return match.group(0)
-        return f"<> ALL(%({name})s)" if match.group(1) else f"= ANY(%({name})s)"
-
-    return _IN_PLACEHOLDER.sub(replace, sql)
-
-
-def parse_request(query: Any, subdict: Any = None) -> list[Statement]:
-    """Validate {"query": str | [str], "subdict": dict | [dict]} into statements.
-
-    A single subdict applies to every query; a list must match the queries one to one.
-    An empty or missing subdict means no substitution (so '%' needs no doubling).
-    """
-    queries = [query] if isinstance(query, str) else query
-    if not isinstance(queries, list) or not queries or not all(isinstance(q, str) and q.strip() for q in queries):
-        raise QueryError('"query" must be a non-empty string or a non-empty list of non-empty strings')
-    if subdict is None or isinstance(subdict, dict):
-        subdicts = [subdict] * len(queries)
-    elif isinstance(subdict, list) and all(d is None or isinstance(d, dict) for d in subdict):
-        if len(subdict) != len(queries):
-            raise QueryError(f'"subdict" has {len(subdict)} entries but there are {len(queries)} queries')
-        subdicts = subdict
-    else:
-        raise QueryError('"subdict" must be an object, or a list of objects, one per query')
-    statements = []
-    for sql, params in zip(queries, subdicts):
-        if params:
-            params = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-            sql = _rewrite_in(sql, params)
-        statements.append(Statement(sql, params or None))
-    return statements
-
-
-# --- streaming -----------------------------------------------------------------------------
+# One round trip after each statement: still our transaction? the settings that bound the
+# session unchanged? how big are the call's temporary tables? Every name is schema-qualified:
+# a temporary table or view called pg_class would otherwise come first in the search path.
+AFTER_STATEMENT_SQL = """
+SELECT pg_catalog.transaction_timestamp(), pg_catalog.current_setting('temp_buffers'),
+       pg_catalog.current_setting('temp_tablespaces'),
+       (SELECT pg_catalog.sum(pg_catalog.pg_total_relation_size(c.oid))::bigint FROM pg_catalog.pg_class c
+        WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() AND c.relkind IN ('r', 'm'))
+"""
 
 
 def stream_chunks(cur: psycopg.Cursor, sql: str, params: dict | None, size: int) -> Iterator[list[tuple]]:
@@ -114,7 +70,8 @@ def stream_chunks(cur: psycopg.Cursor, sql: str, params: dict | None, size: int)
     except psycopg.ProgrammingError as exc:
         if exc.sqlstate is not None:  # an error from the server
             raise
-        # psycopg's "the operation in stream() didn't produce a result": a command, no rows
+        if NO_RESULT_MESSAGE not in str(exc):
+            raise QueryError(f"cannot run the statement: {exc}") from None
     finally:
         rows.close()
 
@@ -122,25 +79,40 @@ def stream_chunks(cur: psycopg.Cursor, sql: str, params: dict | None, size: int)
 def describe(conn: psycopg.Connection, sql: str, params: dict | None) -> Columns:
     """The result columns of a statement, from the server's description of it (no execution).
 
-    stream() learns the columns from the first row, so a result without rows needs this
-    to keep its header. It runs in a savepoint: a statement that cannot be described
-    (a command) leaves the transaction as it was, with no columns.
+    Runs in a savepoint: a statement that cannot be described (a syntax error, which running
+    it will report) leaves the transaction as it was, with no columns. A parameter psycopg
+    cannot send is the user's error and is reported here.
     """
-    text = psycopg.ClientCursor(conn).mogrify(sql, params) if params else sql
+    try:
+        text = psycopg.ClientCursor(conn).mogrify(sql, params) if params else sql
+    except (psycopg.ProgrammingError, psycopg.DataError, TypeError, ValueError) as exc:
+        raise QueryError(f"cannot use the parameters of this statement: {exc}") from None
     with conn.cursor() as cur:
         cur.execute("SAVEPOINT tom_desc_describe")
         result = conn.pgconn.prepare(b"", text.encode(conn.info.encoding))
         if result.status == pq.ExecStatus.COMMAND_OK:
             result = conn.pgconn.describe_prepared(b"")
         if result.status == pq.ExecStatus.COMMAND_OK:
-            columns = Columns(
-                [result.fname(i).decode(conn.info.encoding) for i in range(result.nfields)],
-                [result.ftype(i) for i in range(result.nfields)],
-            )
+            columns = columns_of(result, conn.info.encoding)
         else:
-            columns = Columns([], [])
+            _raise_if_stopped(conn, result)
+            columns = Columns()
         cur.execute("ROLLBACK TO SAVEPOINT tom_desc_describe")
     return columns
+
+
+# Errors of classes 57 (operator intervention: cancel, timeout, shutdown), 55P03 (lock timeout)
+# and 08 (connection) stop the call; any other error of the description is the statement's,
+# and running it reports it.
+def _raise_if_stopped(conn: psycopg.Connection, result) -> None:
+    encoding = conn.info.encoding
+    raw = result.error_field(pq.DiagnosticField.SQLSTATE)
+    sqlstate = raw.decode() if raw else ""
+    if sqlstate.startswith(("57", "08")) or sqlstate == "55P03":
+        message = (result.error_field(pq.DiagnosticField.MESSAGE_PRIMARY) or b"").decode(encoding, "replace")
+        raise psycopg.errors.lookup(sqlstate)(message)
+    if conn.pgconn.status != pq.ConnStatus.OK:  # the server ended the connection
+        raise psycopg.OperationalError(result.error_message.decode(encoding, "replace").strip())
 
 
 class Session:
@@ -160,7 +132,9 @@ class Session:
             self.conn = roles.connect(self.role, self.timeout_s, self.application_name)
         except psycopg.OperationalError as exc:
             raise QueryError(f"cannot connect to the database as {self.role}: {exc}".strip()) from None
-        self.conn.read_only = True
+        # Read-write only so that temporary tables can be created: the role's privileges are
+        # the fence (module docstring), and the transaction is always rolled back.
+        self.conn.read_only = False
         # A little after the server's own statement_timeout, so its clearer message wins
         # when it fires; the watchdog catches what SET statement_timeout = 0 would let through.
         self._watchdog = threading.Timer(self.timeout_s + 1.0, self._expire)
@@ -190,111 +164,112 @@ class Session:
                 self.conn.close()  # closing discards the transaction: nothing a query did survives
 
     def _error(self, exc: psycopg.Error) -> QueryError:
+        """The user's message for a failed statement, telling a cancel from a timeout."""
+        message = (exc.diag.message_primary or str(exc)).strip() if hasattr(exc, "diag") else str(exc)
+        message = message or type(exc).__name__
         if self.cancelled:
-            return QueryError("the query was cancelled (the runner is shutting down)")
-        if self.timed_out or isinstance(exc, psycopg.errors.QueryCanceled):
+            return QueryError("the query was cancelled (the runner is shutting down)", kind="cancelled")
+        if self.timed_out or "statement timeout" in message:
             return QueryError(
                 f"the query ran into the time limit of {self.timeout_s:g} s "
-                "(canceling statement due to statement timeout)"
+                "(canceling statement due to statement timeout)",
+                kind="timeout",
             )
-        message = (exc.diag.message_primary or str(exc)).strip() if hasattr(exc, "diag") else str(exc)
-        return QueryError(message or type(exc).__name__)
+        if isinstance(exc, psycopg.errors.QueryCanceled):
+            return QueryError(f"the query was cancelled by a database administrator ({message})", kind="cancelled")
+        if isinstance(exc, psycopg.errors.AdminShutdown) or "administrator command" in message:
+            return QueryError(
+                f"the query's connection was ended by a database administrator ({message})", kind="cancelled"
+            )
+        if isinstance(exc, psycopg.OperationalError) and self.conn is not None and self.conn.closed:
+            return QueryError(
+                f"the connection to the database was lost while the query ran ({message}): ended by an "
+                "administrator, or the server restarted",
+                kind="cancelled",
+            )
+        if "temp_file_limit" in message:
+            return QueryError(
+                f"the query needs more temporary disk space (for sorting, hashing ...) than the "
+                f"{settings.SQLQUERY_TEMP_FILE_MB:,} MB allowed ({message}); narrow it down or add a LIMIT "
+                "inside the subquery that sorts",
+                kind="limit",
+            )
+        return QueryError(message)
 
     def execute(self, statements: list[Statement], consume: Callable[[Columns, Iterator[list[tuple]]], T]) -> T:
-        """Run the statements in one read-only transaction; `consume` gets the last one's rows,
-        as an iterator of lists of row tuples (the chunks the server sends).
+        """Run the statements in one transaction; `consume` gets the last one's columns and its rows,
+        as an iterator of lists of row tuples (batches of about BATCH_BYTES, sqlquery.sizing).
 
-        1. take the transaction's snapshot ourselves (SET TRANSACTION READ WRITE is then refused);
-        2. stream each statement; the rows of all but the last are read and dropped;
-        3. after each, check the transaction is still ours (no COMMIT/ROLLBACK escapes);
-        4. roll back (and the connection closes in __exit__).
+        1. note the transaction and the session settings the checks compare with;
+        2. for each statement: describe it (its columns size the chunks), stream it (the rows
+           of all but the last are read and dropped), then check the transaction, settings
+           and temporary tables (after_statement);
+        3. roll back (and the connection closes in __exit__).
         """
         assert self.conn is not None
         conn = self.conn
         try:
             with conn.cursor() as cur:
-                cur.execute("SELECT pg_catalog.transaction_timestamp()")
-                started = cur.fetchone()[0]
+                cur.execute(AFTER_STATEMENT_SQL)
+                start = cur.fetchone()
                 result: Any = None
                 for index, statement in enumerate(statements):
-                    chunks = stream_chunks(cur, statement.sql, statement.params, size=FETCH_CHUNK)
+                    problem = refusal(statement.sql)
+                    if problem:
+                        raise QueryError(problem)
+                    columns = describe(conn, statement.sql, statement.params)
+                    chunks = stream_chunks(cur, statement.sql, statement.params, size=chunk_rows(columns))
                     try:
                         if index < len(statements) - 1:
                             for _ in chunks:
                                 pass
                         else:
-                            first = list(itertools.islice(chunks, 1))
-                            if first:
-                                description = cur.description or []
-                                columns = Columns([d.name for d in description], [d.type_code for d in description])
-                            else:
-                                columns = describe(conn, statement.sql, statement.params)
-                            result = consume(columns, itertools.chain(first, chunks))
+                            result = consume(columns, rebatch(columns, chunks))
                             for _ in chunks:
                                 pass
                     finally:
                         chunks.close()  # a consumer that stopped early: cancel, leave nothing in flight
-                    self._check_same_transaction(cur, started)
+                    self.after_statement(cur, start)
             conn.rollback()
             return result
         except psycopg.Error as exc:
             raise self._error(exc) from None
 
-    def _check_same_transaction(self, cur: psycopg.Cursor, started) -> None:
+    def after_statement(self, cur: psycopg.Cursor, start: tuple) -> None:
+        """Refuse a statement that left the transaction, changed a bounding setting, or made the
+        call's temporary tables bigger than SQLQUERY_TEMP_TABLE_MB."""
         assert self.conn is not None
         if self.conn.info.transaction_status != pq.TransactionStatus.INTRANS:
-            raise QueryError("transaction control (COMMIT, ROLLBACK, ...) is not allowed in queries")
-        cur.execute("SELECT pg_catalog.transaction_timestamp()")
-        if cur.fetchone()[0] != started:
+            self._end_prepared_transactions()
+            raise QueryError(
+                "transaction control (COMMIT, ROLLBACK, PREPARE TRANSACTION ...) is not allowed in queries"
+            )
+        cur.execute(AFTER_STATEMENT_SQL)
+        now = cur.fetchone()
+        if now[0] != start[0]:
             raise QueryError("transaction control (COMMIT/ROLLBACK AND CHAIN, ...) is not allowed in queries")
-
-
-# --- the synchronous endpoint ---------------------------------------------------------------
-
-
-def run_sync(user, body: Any) -> Iterator[bytes]:
-    """The JSON answer of /db/runsqlquery/ for this body, {"status": "ok", "rows": [...]}, in pieces.
-
-    1. run the statements and keep the last one's rows as the tuples the server sent,
-       refusing more than SQLQUERY_ROW_LIMIT (so every error is known before answering);
-    2. the answer is then encoded chunk by chunk while it is sent: the whole JSON text is
-       never in memory, and encoding overlaps the transfer.
-    """
-    if not isinstance(body, dict):
-        raise QueryError('the body must be a JSON object with "query" (and optionally "subdict")')
-    statements = parse_request(body.get("query"), body.get("subdict"))
-    limit = settings.SQLQUERY_ROW_LIMIT
-
-    def collect(columns: Columns, chunks: Iterator[list[tuple]]) -> tuple[Columns, list[list[tuple]]]:
-        kept: list[list[tuple]] = []
-        count = 0
-        for chunk in chunks:
-            count += len(chunk)
-            if count > limit:
+        for name, before, after in (("temp_buffers", start[1], now[1]), ("temp_tablespaces", start[2], now[2])):
+            if before != after:
                 raise QueryError(
-                    f"the query returns more than {limit:,} rows, the limit of /db/runsqlquery/: add a LIMIT, "
-                    "or submit it as a long query to /db/submitsqlquery/ (sql_query_tom_db.py --async), "
-                    "which has no row limit"
+                    f"{name} bounds the server's memory and disk for every user: it cannot be changed here"
                 )
-            kept.append(chunk)
-        return columns, kept
+        limit_mb = settings.SQLQUERY_TEMP_TABLE_MB
+        if now[3] and now[3] > limit_mb * 1024 * 1024:
+            raise QueryError(
+                f"the temporary tables of this call hold {now[3] / 1048576:,.0f} MB, more than the {limit_mb:,} MB "
+                "allowed; keep only the rows and columns the next statement needs",
+                kind="limit",
+            )
 
-    with Session(roles.role_for(user), settings.SQLQUERY_STATEMENT_TIMEOUT, f"tom_desc-sqlquery u{user.pk}") as session:
-        columns, chunks = session.execute(statements, collect)
-    return encode_rows(columns, chunks)
-
-
-def encode_rows(columns: Columns, chunks: list[list[tuple]]) -> Iterator[bytes]:
-    """b'{"status":"ok","rows":[{...},...]}' in pieces, one per chunk of rows (each dropped once
-    sent); together the bytes of dumps({"status": "ok", "rows": [dict(zip(names, row)), ...]}).
-    (Encoding a column at a time and formatting rows from a template was tried: slower than
-    orjson on a dict per row.)"""
-    names = columns.names
-    yield b'{"status":"ok","rows":['
-    separator = b""
-    while chunks:
-        chunk = chunks.pop(0)
-        if chunk:
-            yield separator + dumps([dict(zip(names, row)) for row in chunk])[1:-1]
-            separator = b","
-    yield b"]}"
+    def _end_prepared_transactions(self) -> None:
+        """PREPARE TRANSACTION would keep the transaction (and its locks) after the connection
+        closes, on servers that allow prepared transactions: roll back every one of this role."""
+        assert self.conn is not None
+        if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            return
+        self.conn.autocommit = True
+        rows = self.conn.execute(
+            "SELECT gid FROM pg_catalog.pg_prepared_xacts WHERE owner = current_user AND database = current_database()"
+        ).fetchall()
+        for (gid,) in rows:
+            self.conn.execute(sql.SQL("ROLLBACK PREPARED {}").format(sql.Literal(gid)))

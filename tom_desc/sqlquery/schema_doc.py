@@ -1,4 +1,5 @@
-"""The comment block at the end of sql_query_tom_db.py: every elasticc_* table and its columns.
+"""The comment block at the end of sql_query_tom_db.py: every elasticc_* and elasticc2_* table
+(and view) and its columns.
 
 Generated from the live database (`manage.py regenerate_schema_doc`), partitions left
 out (queries go through the parent); test_schema_doc fails when the committed block
@@ -19,7 +20,7 @@ END = "# ---- end of elasticc tables ----"
 TABLES_SQL = r"""
 SELECT c.oid, c.relname, c.relkind, pg_get_partkeydef(c.oid)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = 'public' AND c.relname LIKE 'elasticc\_%%' AND c.relkind IN ('r', 'p', 'v', 'm')
+WHERE n.nspname = 'public' AND (c.relname LIKE 'elasticc\_%%' OR c.relname LIKE 'elasticc2\_%%') AND c.relkind IN ('r', 'p', 'v', 'm')
   AND NOT c.relispartition
 ORDER BY c.relname
 """
@@ -64,20 +65,44 @@ def _wrap(items: list[str], indent: str = "#   ") -> list[str]:
     return lines
 
 
+def _grouped(columns: list[tuple[str, str]]) -> list[str]:
+    """`name type` items, consecutive columns that differ only after their last underscore and
+    share a type written once as `prefix_{a,b,c} type` (hostgal_mag_{u,g,r,i,z,y}? float4): the
+    object tables' hundred columns then take a few lines, not twenty."""
+    items: list[str] = []
+    i = 0
+    while i < len(columns):
+        name, kind = columns[i]
+        prefix = name.rpartition("_")[0]
+        j = i + 1
+        while prefix and j < len(columns) and columns[j][1] == kind and columns[j][0].rpartition("_")[0] == prefix:
+            j += 1
+        if j - i > 1:
+            suffixes = ",".join(column.rpartition("_")[2] for column, _ in columns[i:j])
+            items.append(f"{prefix}_{{{suffixes}}}{kind}")
+        else:
+            items.append(f"{name}{kind}")
+        i = j
+    return items
+
+
 def schema_block(connection) -> str:
     """The block's text (BEGIN ... END lines, each a comment) for the database behind `connection`.
 
     One table a paragraph: its name, who reads it, how it is partitioned, then its columns in
-    table order as ``name type``, ``*`` marking the primary key and ``?`` a column that may be null.
+    table order as ``name type``, ``*`` marking the primary key and ``?`` a column that may be null
+    (or, for a table with the very columns of one listed before it, that table's name).
     """
     lines = [
         BEGIN,
         "#",
         "# Everybody can read the tables marked (everyone); the others need the elasticc_admin group.",
-        '# Column names are case sensitive: quote them in SQL, e.g. "diaObjectId".',
-        "# Each column is `name type`; * marks the primary key, ? a column that may be null.",
-        "#",
+        '# elasticc_* column names are case sensitive: quote them in SQL, e.g. "diaObjectId"; elasticc2_* are',
+        "# lower case and need no quotes.",
+        "# Each column is `name type`; * marks the primary key, ? a column that may be null;",
+        "# `a_{x,y} type` stands for the columns a_x and a_y.",
     ]
+    seen: dict[tuple, str] = {}  # a column list -> the first table that has it
     with connection.cursor() as cur:
         cur.execute(TABLES_SQL)
         tables = cur.fetchall()
@@ -87,12 +112,15 @@ def schema_block(connection) -> str:
             extra += "; view" if kind in ("v", "m") else ""
             lines.append(f"# {name} ({who}{extra})")
             cur.execute(COLUMNS_SQL, [oid])
-            columns = [
-                f"{column}{'*' if primary else ''}{'' if not_null else '?'} {_short(type_name)}"
+            columns = tuple(
+                (column, f"{'*' if primary else ''}{'' if not_null else '?'} {_short(type_name)}")
                 for column, type_name, not_null, primary in cur.fetchall()
-            ]
-            lines += _wrap(columns)
-            lines.append("#")
+            )
+            if columns in seen:
+                lines.append(f"#   the columns of {seen[columns]}")
+                continue
+            seen[columns] = name
+            lines += _wrap(_grouped(list(columns)))
     lines.append(END)
     return "\n".join(lines) + "\n"
 

@@ -32,8 +32,9 @@ from rest_framework.views import set_rollback
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
-ELASTICC_PREFIX = "/elasticc/"
-API_VIEW_MODULES = ("elasticc.", "drf_spectacular.")
+ELASTICC_PREFIX = ("/elasticc/", "/elasticc2/")  # an unknown URL under either campaign: a JSON error
+# REST views that check authentication themselves (the LOCKED-site middleware steps aside for them).
+API_VIEW_MODULES = ("elasticc.", "elasticc2.", "followup.", "drf_spectacular.", "apitokens.password_auth")
 
 
 def resolves_to_api_view(path: str) -> bool | None:
@@ -108,9 +109,8 @@ def error_body(status: int, data=None, code: str | None = None) -> dict:
 def exception_handler(exc, context):
     """DRF's handler, then the common error shape; unexpected exceptions become a JSON 500."""
     if isinstance(exc, RequestDataTooBig):
-        return Response(
-            error_body(413, {"detail": "The request body is too large; send fewer messages at once."}), status=413
-        )
+        detail = f"{exc} Send it in smaller parts (e.g. fewer messages at once)."
+        return Response(error_body(413, {"detail": detail}), status=413)
     response = drf_exception_handler(exc, context)
     if response is None:
         request = context.get("request")

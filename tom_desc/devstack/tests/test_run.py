@@ -1,6 +1,6 @@
 """`make run` end to end: the supervisor starts its own PostgreSQL and Kafka-protocol broker,
-loads the demo sky, serves the site, closes the alert loop (alert clock -> fakebroker ->
-brokerpoll) and stops every process on Ctrl-C."""
+loads the demo sky into both campaigns, serves the site, closes the alert loop of both (alert
+clock -> one fakebroker -> one brokerpoll) and stops every process on Ctrl-C."""
 
 import os
 import re
@@ -103,6 +103,10 @@ def test_make_run_serves_the_site_and_closes_the_alert_loop(tmp_path):
         assert css.status_code == 200  # collected and served by whitenoise
 
         assert _count(dsn, "SELECT count(*) FROM elasticc_diaobject") == 25
+        assert _count(dsn, "SELECT count(*) FROM elasticc2_ppdbdiaobject") == 25
+        # The original README's example keeps finding data.
+        objects = session.get(f"{url}/elasticc/diaobject/", timeout=30)
+        assert objects.status_code == 200 and len(objects.json()["results"]) == 25
         # The clock sends alerts, the fake broker classifies them, brokerpoll stores the result.
         _wait(
             lambda: _count(dsn, 'SELECT count(*) FROM elasticc_diaalert WHERE "alertSentTimestamp" IS NOT NULL'),
@@ -119,6 +123,37 @@ def test_make_run_serves_the_site_and_closes_the_alert_loop(tmp_path):
             "a brokerpoll heartbeat",
             log,
         )
+        # ELAsTiCC2 too, through the same processes: alerts sent from the ppdb, what they carried
+        # made known to the TOM in the same transaction as their marks, four-digit answers stored.
+        _wait(
+            lambda: _count(dsn, "SELECT count(*) FROM elasticc2_ppdbalert WHERE alertsenttimestamp IS NOT NULL"),
+            120,
+            "ELAsTiCC2 alerts to be sent",
+            log,
+        )
+        assert (
+            _count(
+                dsn,
+                "SELECT count(*) FROM (SELECT (SELECT count(*) FROM elasticc2_diaobject) "
+                "= (SELECT count(DISTINCT diaobject_id) FROM elasticc2_ppdbalert WHERE alertsenttimestamp IS NOT NULL) "
+                "AS same) AS t WHERE same",
+            )
+            == 1
+        )
+        _wait(
+            lambda: _count(dsn, "SELECT count(*) FROM elasticc2_brokermessage WHERE 2000 <= ALL(classid)"),
+            120,
+            "ELAsTiCC2 classifications to be stored",
+            log,
+        )
+        sent = _count(dsn, "SELECT min(alert_id) FROM elasticc2_ppdbalert WHERE alertsenttimestamp IS NOT NULL")
+        alert = session.post(
+            f"{url}/elasticc2/getalert",
+            json={"alertid": sent},
+            headers={"X-CSRFToken": session.cookies["csrftoken"], "Referer": f"{url}/"},
+            timeout=30,
+        )
+        assert alert.status_code == 200 and alert.json()["alertId"] == sent
     finally:
         supervisor.send_signal(signal.SIGINT)  # what Ctrl-C does
         try:
@@ -128,9 +163,9 @@ def test_make_run_serves_the_site_and_closes_the_alert_loop(tmp_path):
             raise
     assert code == 0, log.read_text()[-4000:]
     children = [int(pid) for pid in re.findall(r"started \S+\s+pid (\d+)", log.read_text())]
-    assert {"web", "brokerpoll", "fakebroker", "long_query_runner"} <= set(
-        re.findall(r"started (\S+)\s+pid", log.read_text())
-    )
+    started = re.findall(r"started (\S+)\s+pid", log.read_text())
+    assert {"web", "brokerpoll", "fakebroker", "long_query_runner"} <= set(started)
+    assert started.count("brokerpoll") == started.count("fakebroker") == 1  # one of each for both campaigns
     assert children and not [pid for pid in children if _alive(pid)]
     assert _count(dsn, "SELECT 1") == 0  # the database stopped with the supervisor
     with pytest.raises(requests.ConnectionError):
@@ -146,6 +181,8 @@ def test_make_run_serves_the_site_and_closes_the_alert_loop(tmp_path):
     try:
         _wait(lambda: "tom_desc is running" in log2.read_text(), 300, "the site to start again", log2)
         assert "added (skipped as already present): 0 (25) objects" in log2.read_text()
+        assert "the ELAsTiCC2 ppdb tables: " in log2.read_text()
+        assert log2.read_text().count("added (skipped as already present): 0 (25) objects") == 2
         assert _count(dsn, "SELECT count(*) FROM elasticc_diaobject") == 25
         assert _count(dsn, "SELECT count(*) FROM auth_user WHERE username = 'admin'") == 1
         stored = _count(dsn, "SELECT count(*) FROM elasticc_brokermessage")

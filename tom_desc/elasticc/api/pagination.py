@@ -23,6 +23,13 @@ A cursor is URL-safe base64 of a small JSON object: ``{"k": [a, b], "r": 0|1}``
 ends before the key). Clients take ``next`` and ``previous`` from the response
 as opaque URLs.
 
+``offset`` (the original DESC TOM's LimitOffsetPagination parameter, which scripts that
+page by hand still send) is honoured too: it skips that many rows of the ordered result
+(after the cursor, when both are given). It costs what OFFSET costs: PostgreSQL reads
+and throws away the skipped rows, so a page at offset n takes time growing with n
+(docs/api.md has the figures). The ``next`` and ``previous`` links of such a page are
+keyset cursors without the offset, so a client that follows them pays for the offset once.
+
 Counts (``count`` and ``count_is_estimate``): a full ``COUNT(*)`` of a
 billion-row table takes minutes, so the list first asks the planner how many
 rows the filtered query would return (``EXPLAIN``: for a partitioned table this
@@ -52,7 +59,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from tom_desc.lib.numbers import is_int64
+from tom_desc.lib.numbers import INT64_MAX, is_int64
 
 FIRST_PAGE = object()  # a "next" of a backwards page that found nothing before it
 DEFAULT_LIMIT = 100
@@ -76,6 +83,19 @@ def decode_cursor(cursor: str, n_keys: int) -> tuple[list[int], bool]:
     if not isinstance(key, list) or len(key) != n_keys or reverse not in (0, 1) or not all(is_int64(v) for v in key):
         raise ValidationError({"cursor": ["Invalid cursor: use the next/previous URLs of a response."]})
     return key, bool(reverse)
+
+
+def parse_offset(request) -> int:
+    raw = request.query_params.get("offset")
+    if raw in (None, ""):
+        return 0
+    try:
+        offset = int(raw)
+    except ValueError:
+        raise ValidationError({"offset": ["Must be a whole number of rows, 0 or more."]}) from None
+    if not 0 <= offset <= INT64_MAX:
+        raise ValidationError({"offset": ["Must be a whole number of rows, 0 or more."]})
+    return offset
 
 
 def parse_limit(request) -> int:
@@ -155,18 +175,21 @@ class KeysetPagination(BasePagination):
     """``{count, count_is_estimate, next, previous, results}`` with keyset cursors.
 
     The view supplies ``ordering`` (a tuple of integer columns that is unique
-    together). Query parameters: ``cursor`` (opaque, from next/previous) and
-    ``limit`` (default 100, at most 1000; anything else is a 400).
+    together). Query parameters: ``cursor`` (opaque, from next/previous),
+    ``limit`` (default 100, at most 1000; anything else is a 400) and ``offset``
+    (rows to skip; see the module docstring for its cost).
     """
 
     cursor_query_param = "cursor"
     limit_query_param = "limit"
+    offset_query_param = "offset"
 
     def paginate_queryset(self, queryset: QuerySet, request, view=None) -> list:
         """The rows of the requested page; `queryset` may be a .values() queryset."""
         self.request = request
         self.ordering = tuple(view.ordering)
         self.limit = parse_limit(request)
+        offset = parse_offset(request)
         raw_cursor = request.query_params.get(self.cursor_query_param)
         key, reverse = decode_cursor(raw_cursor, len(self.ordering)) if raw_cursor else (None, False)
         self.count, self.count_is_estimate = count_rows(queryset)
@@ -175,13 +198,14 @@ class KeysetPagination(BasePagination):
         page_qs = queryset.order_by(*order)
         if key is not None:
             page_qs = page_qs.filter(after_key(self.ordering, key, reverse))
-        return self._page(list(page_qs[: self.limit + 1]), key, reverse)
+        return self._page(list(page_qs[offset : offset + self.limit + 1]), key, reverse, offset)
 
     def paginate_list(self, items: list[dict], request, view) -> list[dict]:
         """The same contract over a small in-memory list (already in key order)."""
         self.request = request
         self.ordering = tuple(view.ordering)
         self.limit = parse_limit(request)
+        offset = parse_offset(request)
         raw_cursor = request.query_params.get(self.cursor_query_param)
         key, reverse = decode_cursor(raw_cursor, len(self.ordering)) if raw_cursor else (None, False)
         self.count, self.count_is_estimate = len(items), False
@@ -195,19 +219,20 @@ class KeysetPagination(BasePagination):
             candidates = [i for i in items if k(i) < key][::-1]
         else:
             candidates = [i for i in items if k(i) > key]
-        return self._page(candidates[: self.limit + 1], key, reverse)
+        return self._page(candidates[offset : offset + self.limit + 1], key, reverse, offset)
 
-    def _page(self, rows: list, key, reverse: bool) -> list:
+    def _page(self, rows: list, key, reverse: bool, offset: int = 0) -> list:
         """The page from up to limit + 1 rows read in walking order (the extra one says "more")."""
         more = len(rows) > self.limit
         rows = rows[: self.limit]
         if reverse:
             rows.reverse()
-        self._set_links(rows, key, reverse, more)
+        self._set_links(rows, key, reverse, more, skipped=offset > 0)
         return rows
 
-    def _set_links(self, rows: list, key, reverse: bool, more: bool) -> None:
-        """next/previous keys; a key of FIRST_PAGE means the URL without a cursor."""
+    def _set_links(self, rows: list, key, reverse: bool, more: bool, skipped: bool = False) -> None:
+        """next/previous keys; a key of FIRST_PAGE means the URL without a cursor. `skipped`:
+        an offset skipped rows before this page, so there is a page before it."""
 
         def key_of(row):
             return [row[f] for f in self.ordering]
@@ -216,7 +241,7 @@ class KeysetPagination(BasePagination):
         if not reverse:
             if rows and more:
                 self.next_key = key_of(rows[-1])
-            if key is not None and rows:
+            if (key is not None or skipped) and rows:
                 self.previous_key = key_of(rows[0])
         else:
             # Reached backwards from `key`: there is always a page after this one.
@@ -227,7 +252,8 @@ class KeysetPagination(BasePagination):
     def _url(self, key, reverse: bool) -> str | None:
         if key is None:
             return None
-        url = self.request.build_absolute_uri()
+        # A link continues from a key; an offset of this request would skip rows again.
+        url = remove_query_param(self.request.build_absolute_uri(), self.offset_query_param)
         if key is FIRST_PAGE:
             return remove_query_param(url, self.cursor_query_param)
         return replace_query_param(url, self.cursor_query_param, encode_cursor(key, reverse))
@@ -289,6 +315,17 @@ class KeysetPagination(BasePagination):
                 "required": False,
                 "description": f"Rows per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}).",
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            },
+            {
+                "name": self.offset_query_param,
+                "in": "query",
+                "required": False,
+                "description": (
+                    "Rows to skip before the page (as the original DESC TOM's lists). The database reads "
+                    "the skipped rows, so deep offsets are slow: prefer the next/previous links, which are "
+                    "keyset cursors and carry no offset."
+                ),
+                "schema": {"type": "integer", "minimum": 0, "default": 0},
             },
         ]
 

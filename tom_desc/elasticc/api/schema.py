@@ -1,7 +1,7 @@
 """OpenAPI schema pieces of the ELAsTiCC REST API (drf-spectacular).
 
-The schema at /api/schema/ describes the ELAsTiCC routes (those under
-/elasticc/); the TOM Toolkit's own API under /api/ is left out (see
+The schema at /api/schema/ describes the routes of both campaigns (those under
+/elasticc/ and /elasticc2/); the TOM Toolkit's own API under /api/ is left out (see
 ``only_elasticc_routes``). Every operation lists the JSON error body of
 tom_desc/errors.py for 400, 401, 403 and 404.
 """
@@ -25,9 +25,16 @@ class ApiSchema(AutoSchema):
         for code in map(str, ERROR_CODES):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+        # gunicorn refuses a request line over 4094 bytes before the site sees it (an HTML page).
+        responses.setdefault(
+            "414", {"description": "URI too long", "content": {"text/html": {"schema": {"type": "string"}}}}
+        )
         return responses
 
 
+CAMPAIGN_PREFIXES = ("/elasticc/", "/elasticc2/")
+
+
 def only_elasticc_routes(endpoints: list) -> list:
-    """PREPROCESSING_HOOK: keep the /elasticc/ routes."""
-    return [e for e in endpoints if e[0].startswith("/elasticc/")]
+    """PREPROCESSING_HOOK: keep the routes of both campaigns, /elasticc/ and /elasticc2/."""
+    return [e for e in endpoints if e[0].startswith(CAMPAIGN_PREFIXES)]

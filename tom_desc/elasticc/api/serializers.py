@@ -13,6 +13,7 @@ from functools import cache
 from django.db import models
 from rest_framework import serializers
 
+from elasticc.api.columns import DescribedModelSerializer
 from elasticc.models import (
     BrokerClassifier,
     BrokerMessage,
@@ -31,8 +32,8 @@ def column_names(model: type[models.Model]) -> list[str]:
     return [f.name for f in model._meta.concrete_fields]
 
 
-class _ColumnSerializer(serializers.ModelSerializer):
-    """Read-only: every column of the model, nothing else."""
+class _ColumnSerializer(DescribedModelSerializer):
+    """Read-only: every column of the model, nothing else (described with its unit: elasticc/units.py)."""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -48,8 +49,15 @@ class DiaObjectSerializer(_ColumnSerializer):
 
 
 class DiaSourceSerializer(_ColumnSerializer):
+    """Every column, and ``diaObject``: the original DESC TOM's key for the object (its REST API
+    named the foreign key so), equal to ``diaObjectId``."""
+
+    diaObject = serializers.IntegerField(read_only=True, help_text="The original's name of diaObjectId.")
+
     class Meta:
         model = DiaSource
+        fields = [*column_names(DiaSource), "diaObject"]
+        read_only_fields = fields
 
 
 class DiaForcedSourceSerializer(_ColumnSerializer):
@@ -126,7 +134,45 @@ class BrokerMessageStoredSerializer(serializers.Serializer):
     )
     stored = serializers.IntegerField(help_text="Messages newly stored by this request.")
     duplicates = serializers.IntegerField(help_text="Messages that were already stored (nothing new written).")
-    classifications = serializers.IntegerField(help_text="(classId, probability) rows newly stored.")
+    classifications = serializers.IntegerField(help_text="(classId, probability) pairs newly stored.")
+    brokerMessageId = serializers.IntegerField(
+        help_text="The original's key: the id of the first message newly stored, or -1 (also in the Location header)."
+    )
+    num_loaded = serializers.IntegerField(help_text="The original's key: messages newly stored (same as stored).")
+
+
+class OriginalClassificationSerializer(serializers.Serializer):
+    classifierName = serializers.CharField()
+    classifierParams = serializers.CharField()
+    classId = serializers.IntegerField()
+    probability = serializers.FloatField()
+
+
+class OriginalMessageSerializer(serializers.Serializer):
+    """A message as the original's brokermessage path filters gave it."""
+
+    brokerMessageId = serializers.IntegerField()
+    streamMessageId = serializers.IntegerField(allow_null=True)
+    alertId = serializers.IntegerField()
+    diaSourceId = serializers.IntegerField()
+    msgHdrTimestamp = serializers.CharField(allow_null=True, help_text="ISO 8601")
+    descIngestTimestamp = serializers.CharField(help_text="ISO 8601")
+    elasticcPublishTimestamp = serializers.IntegerField(allow_null=True, help_text="milliseconds since 1970")
+    brokerIngestTimestamp = serializers.IntegerField(allow_null=True, help_text="milliseconds since 1970")
+    brokerName = serializers.CharField()
+    brokerVersion = serializers.CharField()
+    classifierId = serializers.IntegerField()
+    classifications = OriginalClassificationSerializer(many=True)
+
+
+class OriginalMessageListSerializer(serializers.Serializer):
+    """The answer of /elasticc/brokermessage/alertid=N/ and its sibling filters."""
+
+    offset = serializers.IntegerField()
+    num = serializers.IntegerField(allow_null=True, help_text="The page size asked for (null: all).")
+    totalcount = serializers.IntegerField(help_text="Messages matching the filter.")
+    count = serializers.IntegerField(help_text="Messages in this answer.")
+    brokermessages = OriginalMessageSerializer(many=True)
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -204,12 +250,14 @@ def broker_classification_schema() -> dict:
 MIN_MILLIS, MAX_MILLIS = -62_135_596_800_000, 253_402_300_799_999
 
 
-def broker_message_request_schema() -> dict:
-    """One brokerClassification as sent to PUT/POST, with the checks brokeringest applies."""
+def broker_message_request_schema(tables=None) -> dict:
+    """One brokerClassification as sent to PUT/POST, with the checks brokeringest applies; classIds
+    from the taxonomy of `tables` (elasticc.stream.brokertables.BrokerTables; ELAsTiCC's by default)."""
     import copy
 
-    from elasticc import taxonomy
-    from elasticc.stream import ingest
+    from elasticc.stream import brokertables, ingest
+
+    tables = tables or brokertables.ELASTICC
 
     schema = copy.deepcopy(broker_classification_schema())
     props = schema["properties"]
@@ -220,12 +268,26 @@ def broker_message_request_schema() -> dict:
         props[name].update(minLength=1)
         props[name]["description"] += " Not blank."
     for name in ("elasticcPublishTimestamp", "brokerIngestTimestamp"):
-        props[name].update(minimum=MIN_MILLIS, maximum=MAX_MILLIS)
+        props[name].update(minimum=MIN_MILLIS, maximum=MAX_MILLIS, type="number")
+        props[name].pop("format", None)
+        props[name]["description"] += " An integer, or a float as the original DESC TOM's clients send."
+    props["brokerPublishTimestamp"] = {
+        "type": "number",
+        "nullable": True,
+        "minimum": MIN_MILLIS,
+        "maximum": MAX_MILLIS,
+        "description": "When the broker published the message, milliseconds since 1970 (optional; stored as "
+        + (
+            "msgHdrTimestamp, which is otherwise the time this site received it)."
+            if tables.rest_header_is_receipt
+            else "msghdrtimestamp, which is otherwise null)."
+        ),
+    }
     schema["required"] = [n for n in schema["required"] if n != "brokerIngestTimestamp"]
     classifications = props["classifications"]
     classifications["minItems"] = 1
     item = classifications["items"]
-    item["properties"]["classId"].update(enum=sorted(taxonomy.classes()))
+    item["properties"]["classId"].update(enum=sorted(tables.classes()))
     item["properties"]["probability"].update(minimum=0, maximum=1)
     classifications["description"] = (classifications.get("description", "") + " Each classId at most once.").strip()
     return schema

@@ -1,9 +1,11 @@
-"""Routes of the REST API (docs/api.md): /elasticc/<table>/ and /elasticc/<table>/<id>/, mounted
-under /elasticc/ by elasticc/urls.py."""
+"""Routes of the REST API (docs/api.md): /elasticc/<table>/ and /elasticc/<table>/<id>/, and the
+original DESC TOM's /elasticc/brokermessage/alertid=N/ (objectid=, sourceid=), mounted under
+/elasticc/ by elasticc/urls.py."""
 
+from django.urls import path, re_path
 from rest_framework.routers import Route, SimpleRouter
 
-from elasticc.api import viewsets
+from elasticc.api import brokermessages, columns, cone, lightcurves, viewsets
 
 
 class ApiRouter(SimpleRouter):
@@ -30,6 +32,22 @@ router.register("diatruth", viewsets.DiaTruthViewSet, basename="diatruth")
 router.register("diaobjecttruth", viewsets.DiaObjectTruthViewSet, basename="diaobjecttruth")
 router.register("diaalert", viewsets.DiaAlertViewSet, basename="diaalert")
 router.register("brokerclassifier", viewsets.BrokerClassifierViewSet, basename="brokerclassifier")
-router.register("brokermessage", viewsets.BrokerMessageViewSet, basename="brokermessage")
+router.register("brokermessage", brokermessages.BrokerMessageViewSet, basename="brokermessage")
 router.register("classids", viewsets.ClassIdViewSet, basename="classids")
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    # For data people (docs/api.md): cone search, light curves, the columns' units.
+    path("cone/", cone.ElasticcConeView.as_view(), name="cone"),
+    re_path(
+        r"^diaobject/(?P<object_id>-?[0-9]+)/lightcurve/$",
+        lightcurves.ElasticcLightCurveView.as_view(),
+        name="lightcurve",
+    ),
+    path("columns/", columns.ColumnsInfoView.as_view(), name="columns"),
+    # key=value pieces only, so a plain id (the detail route) never lands here.
+    re_path(
+        r"^brokermessage/(?P<info>[^/]*=[^/]*(?:/[^/]*)*)/$",
+        brokermessages.BrokerMessageFilterView.as_view(),
+        name="brokermessage-filter",
+    ),
+]

@@ -9,14 +9,13 @@ hash partition's index once (16 probes) since the id alone does not say which
 partition holds the row.
 
 Rows are read with ``.values()`` and returned as dicts; the serializers in
-elasticc/api/serializers.py name the columns and document them.
+elasticc/api/serializers.py name the columns and document them. Broker messages (their
+list, sending them, the original's path filters) are in elasticc/api/brokermessages.py.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from django.db import transaction
+from django.db import connection
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -27,11 +26,10 @@ from rest_framework.response import Response
 from elasticc import taxonomy
 from elasticc.api import filters, serializers
 from elasticc.api.pagination import KeysetPagination
+from elasticc.api.renderers import ColumnChoiceParams, TabularViews, stream_list, wants_file
 from elasticc.api.schema import ApiSchema
 from elasticc.models import (
-    BrokerClassification,
     BrokerClassifier,
-    BrokerMessage,
     DiaAlert,
     DiaForcedSource,
     DiaObject,
@@ -39,26 +37,22 @@ from elasticc.models import (
     DiaSource,
     DiaTruth,
 )
-from elasticc.permissions import BrokersWrite, IsElasticcAdmin
-from elasticc.stream import ingest
-from elasticc.stream.alerts import build_alert
+from elasticc.permissions import IsElasticcAdmin
+from elasticc.stream.alerts import AlertRow, build_alert, build_alerts_for_rows
 from tom_desc.lib.groups import is_admin
-from tom_desc.lib.numbers import finite_or_none, finite_tree, float32, is_int64
-
-# More records than this in one PUT/POST is a 400 (and a body over
-# DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB by default, a 413): split big uploads into batches.
-MAX_MESSAGES_PER_REQUEST = 1000
+from tom_desc.lib.numbers import finite_or_none, finite_tree, is_int64
 
 
-class ColumnsViewSet(viewsets.GenericViewSet):
-    """Read-only list and detail of one table, rows as dicts of its columns."""
+class ColumnsViewSet(TabularViews, viewsets.GenericViewSet):
+    """Read-only list and detail of one table, rows as dicts of its columns; ``fields=`` chooses
+    columns and ``format=`` a file format (elasticc/api/renderers.py)."""
 
     model: type
     ordering: tuple[str, ...]  # unique together, integer columns; the keyset
     lookup_value_regex = r"-?[0-9]+"
     metadata_class = None  # OPTIONS is a 405: the OpenAPI schema describes the routes
     pagination_class = KeysetPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [DjangoFilterBackend, ColumnChoiceParams]
     permission_classes = [IsAuthenticated]
     schema = ApiSchema()
 
@@ -82,16 +76,19 @@ class ColumnsViewSet(viewsets.GenericViewSet):
         return value
 
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset()).values(*self.columns())
-        rows = self.paginator.paginate_queryset(queryset, request, view=self)
-        return self.paginator.get_paginated_response(self.present(rows))
+        queryset = self.filter_queryset(self.get_queryset())
+        if wants_file(request):
+            return stream_list(self, request, queryset)
+        names = self.chosen_fields()
+        rows = self.paginator.paginate_queryset(queryset.values(*self.query_columns(names)), request, view=self)
+        return self.paginator.get_paginated_response(self.project(self.present(rows), names))
 
     def retrieve(self, request, *args, **kwargs):
         value = self.lookup_value()
         rows = self.rows_with_id(value)
         if not rows:
             raise NotFound(f"No {self.model._meta.verbose_name} with {self.lookup_field} {value}.")
-        return Response(self.present(rows[:1])[0])
+        return Response(self.project(self.present(rows[:1]), self.chosen_fields())[0])
 
     def rows_with_id(self, value: int) -> list[dict]:
         """The rows whose id is `value` (one, as ids are unique), first key first.
@@ -130,6 +127,13 @@ class DiaSourceViewSet(ColumnsViewSet):
     filterset_class = filters.DiaSourceFilter
     ordering = ("diaSourceId", "diaObjectId")
     lookup_field = "diaSourceId"
+
+    def present(self, rows: list[dict]) -> list[dict]:
+        # The original's rows named the object "diaObject" (a Django foreign key); scripts read it.
+        rows = super().present(rows)
+        for r in rows:
+            r["diaObject"] = r["diaObjectId"]
+        return rows
 
 
 @extend_schema_view(
@@ -173,13 +177,42 @@ class DiaObjectTruthViewSet(ColumnsViewSet):
     lookup_field = "diaObjectId"
 
 
+ALERT_SHAPES = ("alerts", "rows")
+
+
+def alert_list_item_schema() -> dict:
+    """An item of the alert list: a whole alert, or an alert row with shape=rows (drf-spectacular
+    wraps it in the page)."""
+    row = {
+        "type": "object",
+        "required": ["alertId", "diaSourceId", "diaObjectId", "midPointTai", "alertSentTimestamp"],
+        "properties": {
+            "alertId": {"type": "integer", "format": "int64"},
+            "diaSourceId": {"type": "integer", "format": "int64"},
+            "diaObjectId": {"type": "integer", "format": "int64"},
+            "midPointTai": {"type": "number", "format": "double"},
+            "alertSentTimestamp": {"type": "string", "format": "date-time", "nullable": True},
+        },
+    }
+    return {"anyOf": [serializers.alert_schema(), row]}
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List alerts",
         description=(
-            "Alert rows (alertSentTimestamp is null until the alert was streamed). Users outside "
-            "elasticc_admin see only sent alerts; for them `sent=false` is a 403."
+            "Whole alerts, as the original DESC TOM listed them: each the alert exactly as streamed "
+            "(diaSource, prvDiaSources, prvDiaForcedSources, diaObject), in alertId order. With "
+            "`shape=rows`, the alert rows instead (alertId, diaSourceId, diaObjectId, midPointTai, "
+            "alertSentTimestamp; null until streamed). Users outside elasticc_admin see only sent "
+            "alerts; for them `sent=false` is a 403."
         ),
+        parameters=[
+            OpenApiParameter(
+                "shape", str, enum=list(ALERT_SHAPES), description="alerts (default): whole alerts; rows: alert rows"
+            )
+        ],
+        responses={200: alert_list_item_schema()},
     ),
     retrieve=extend_schema(
         summary="One alert, exactly as streamed",
@@ -209,6 +242,24 @@ class DiaAlertViewSet(ColumnsViewSet):
             raise PermissionDenied("Only members of the elasticc_admin group may list unsent alerts.")
         return super().filter_queryset(queryset)
 
+    def list(self, request, *args, **kwargs):
+        shape = request.query_params.get("shape", "alerts")
+        if shape not in ALERT_SHAPES:
+            raise ValidationError({"shape": [f"Give one of {', '.join(ALERT_SHAPES)}."]})
+        if shape == "rows":
+            return super().list(request, *args, **kwargs)
+        if wants_file(request) or self.chosen_fields():  # whole alerts are nested: files and columns are rows'
+            raise ValidationError({"shape": ["Files and fields= list alert rows: add shape=rows."]})
+        queryset = self.filter_queryset(self.get_queryset()).values(*self.columns())
+        rows = self.paginator.paginate_queryset(queryset, request, view=self)
+        # One set-based build for the page (elasticc/stream/alerts.py); an alert whose source
+        # row is missing cannot be built and is left out of the page.
+        with connection.cursor() as cursor:
+            built = build_alerts_for_rows(
+                [AlertRow(r["alertId"], r["diaObjectId"], r["diaSourceId"], r["midPointTai"]) for r in rows], cursor
+            )
+        return self.paginator.get_paginated_response([finite_tree(a) for a in built])
+
     def retrieve(self, request, *args, **kwargs):
         alert_id = self.lookup_value()
         if not self.rows_with_id(alert_id):
@@ -231,137 +282,6 @@ class BrokerClassifierViewSet(ColumnsViewSet):
     filterset_class = filters.BrokerClassifierFilter
     ordering = ("classifierId",)
     lookup_field = "classifierId"
-
-
-def _from_millis(record: dict, name: str):
-    """A timestamp in integer milliseconds since 1970 -> aware datetime (None stays None)."""
-    value = record.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ingest.InvalidBrokerMessage(name, "must be an integer number of milliseconds since 1970-01-01")
-    try:
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        raise ingest.InvalidBrokerMessage(name, "is out of range") from None
-
-
-BROKER_MESSAGE_BODY = {
-    "oneOf": [
-        serializers.broker_message_request_schema(),
-        {
-            "type": "array",
-            "items": serializers.broker_message_request_schema(),
-            "minItems": 1,
-            "maxItems": MAX_MESSAGES_PER_REQUEST,
-        },
-    ]
-}
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="List broker messages",
-        description=(
-            "Each message carries its classifier and its (classId, probability) list. Ordered by "
-            "brokerMessageId. brokerName is resolved to classifierIds first."
-        ),
-    ),
-    retrieve=extend_schema(summary="One broker message"),
-    create=extend_schema(
-        summary="Send broker classifications (elasticc_broker only)",
-        description=(
-            "One brokerClassification record, or a list of them, as JSON with timestamps in integer "
-            "milliseconds. Stored exactly as the Kafka path stores them (elasticc/stream/ingest.py); "
-            "resending a message stores nothing new. A malformed body is a 400 naming the field, "
-            "and nothing of that request is stored. PUT does the same as POST."
-        ),
-        request={"application/json": BROKER_MESSAGE_BODY},
-        responses={201: serializers.BrokerMessageStoredSerializer},
-    ),
-)
-class BrokerMessageViewSet(ColumnsViewSet):
-    model = BrokerMessage
-    serializer_class = serializers.BrokerMessageSerializer
-    filterset_class = filters.BrokerMessageFilter
-    permission_classes = [BrokersWrite]
-    ordering = ("brokerMessageId", "classifierId")
-    lookup_field = "brokerMessageId"
-
-    def present(self, rows: list[dict]) -> list[dict]:
-        """Attach classifier and classifications: two queries for the whole page."""
-        rows = super().present(rows)
-        if not rows:
-            return rows
-        classifier_ids = sorted({r["classifierId"] for r in rows})
-        message_ids = [r["brokerMessageId"] for r in rows]
-        classifiers = {
-            c["classifierId"]: c
-            for c in BrokerClassifier.objects.filter(classifierId__in=classifier_ids).values(
-                "classifierId", "brokerName", "brokerVersion", "classifierName", "classifierParams"
-            )
-        }
-        classifications: dict[int, list[dict]] = {m: [] for m in message_ids}
-        # classifierId__in prunes to the page's classifiers' partitions; brokerMessageId
-        # uses elasticc_brokerclass_msg in each.
-        for c in (
-            BrokerClassification.objects.filter(classifierId__in=classifier_ids, brokerMessageId__in=message_ids)
-            .order_by("brokerMessageId", "classId")
-            .values_list("brokerMessageId", "classId", "probability")
-        ):
-            classifications[c[0]].append({"classId": c[1], "probability": finite_or_none(c[2])})
-        for r in rows:
-            r["classifier"] = classifiers.get(r["classifierId"])
-            r["classifications"] = classifications[r["brokerMessageId"]]
-        return rows
-
-    def create(self, request, *args, **kwargs):
-        body = request.data
-        many = isinstance(body, list)
-        records = body if many else [body]
-        if not isinstance(body, (list, dict)):
-            raise ValidationError({"body": ["Send a brokerClassification object or a list of them."]})
-        if not records:
-            raise ValidationError({"body": ["The list is empty."]})
-        if len(records) > MAX_MESSAGES_PER_REQUEST:
-            raise ValidationError({"body": [f"At most {MAX_MESSAGES_PER_REQUEST} messages per request."]})
-        validated = []
-        for i, record in enumerate(records):
-            prefix = f"[{i}]." if many else ""
-            try:
-                if not isinstance(record, dict):
-                    raise ingest.InvalidBrokerMessage("message", "must be an object")
-                record = dict(record)
-                for name in ("elasticcPublishTimestamp", "brokerIngestTimestamp"):
-                    record[name] = _from_millis(record, name)
-                record = ingest.validate_classification(record)
-                for c in record["classifications"]:
-                    # The column is a 4-byte real (as the Avro float of the Kafka path); JSON
-                    # numbers are doubles, and e.g. 1e-308 would not fit: round as Avro would.
-                    c["probability"] = float32(c["probability"])
-                validated.append(record)
-            except ingest.InvalidBrokerMessage as error:
-                field = (f"[{i}]" if many else "body") if error.field == "message" else prefix + error.field
-                raise ValidationError({field: [error.reason]}) from None
-        with transaction.atomic():
-            result = ingest.store_broker_messages([(record, None) for record in validated])
-        return Response(
-            {
-                "brokerMessageIds": result.brokerMessageIds,
-                "stored": result.stored,
-                "duplicates": result.duplicates,
-                "classifications": result.classifications,
-            },
-            status=201,
-        )
-
-    @extend_schema(
-        summary="Send broker classifications (same as POST)",
-        request={"application/json": BROKER_MESSAGE_BODY},
-        responses={201: serializers.BrokerMessageStoredSerializer},
-    )
-    def put_list(self, request, *args, **kwargs):
-        return self.create(request, *args, **kwargs)
 
 
 def _taxonomy_rows() -> list[dict]:

@@ -1,12 +1,17 @@
-"""Loading SNANA light curves into the ELAsTiCC tables with COPY.
+"""Loading SNANA light curves into a campaign's tables with COPY.
+
+Which tables and column names a campaign has is its ``LoadTarget`` (campaigns.py): the
+ELAsTiCC tables (``elasticc``, the default) or the ELAsTiCC2 ppdb tables and truth
+(``elasticc2``). The rows of a pair are built once, under ELAsTiCC's column names, and
+each target renames them; everything below is the same for every campaign.
 
 One HEAD/PHOT pair is one unit of work and one transaction:
 
 1. parse the pair (snana.read_pair) -- in a background thread, overlapping the
    database work on the previous pair;
 2. in one transaction, take the loader's advisory lock (two loaders never interleave
-   on the same objects), and ask which of the pair's objects are already in
-   elasticc_diaobject (one primary-key probe per object);
+   on the same objects), and ask which of the pair's objects are already in the
+   campaign's object table (one primary-key probe per object);
 3. COPY the new objects and everything that belongs to them -- objects, forced
    sources (every point), sources (detections), one unsent alert per source,
    per-source truth and the DUMP's per-object truth -- straight into the real tables
@@ -41,6 +46,7 @@ import psycopg
 from django.db import IntegrityError, connection, transaction
 
 from elasticc.loading import inputs, snana
+from elasticc.loading.campaigns import ELASTICC, SUMMARY_ORDER, TABLES, LoadTarget
 from elasticc.loading.copy import Column, copy_binary, copy_binary_staged
 from elasticc.loading.errors import SnanaError
 from elasticc.loading.inputs import PairInput
@@ -49,15 +55,10 @@ from elasticc.loading.snana import LightCurves
 # pg_advisory_xact_lock key of the loader: 'SNAN' as a 32-bit integer.
 ADVISORY_LOCK_KEY = 0x534E414E
 
-TABLES = ("objects", "forced_sources", "sources", "alerts", "truth", "object_truth")
-TABLE_NAMES = {
-    "objects": "elasticc_diaobject",
-    "forced_sources": "elasticc_diaforcedsource",
-    "sources": "elasticc_diasource",
-    "alerts": "elasticc_diaalert",
-    "truth": "elasticc_diatruth",
-    "object_truth": "elasticc_diaobjecttruth",
-}
+# An object with more photometry rows than this lies in a deep-drilling field (the original's
+# rule for ELAsTiCC2's isddf: PTROBS_MAX - PTROBS_MIN + 1 > 1000); its alerts go to topics of
+# their own. ELAsTiCC's tables have no such column.
+DDF_MIN_POINTS = 1000
 
 
 # ---------------------------------------------------------------- rows of a pair
@@ -97,8 +98,10 @@ def pair_rows(lc: LightCurves, dump: snana.DumpTable, keep: np.ndarray, sim_vers
                 lc.head_name, f"SNID {lc.object_id[unknown[0]]}: no SIM_TYPE_INDEX in HEAD and no row in {dump.name}"
             )
 
+    n_points = np.bincount(lc.point_object, minlength=lc.n_objects)
     objects = [
         Column("diaObjectId", "int8", object_id),
+        Column("isddf", "bool", n_points[obj_idx] > DDF_MIN_POINTS),
         Column("ra", "float8", lc.ra[obj_idx]),
         Column("decl", "float8", lc.decl[obj_idx]),
     ]
@@ -148,7 +151,7 @@ def pair_rows(lc: LightCurves, dump: snana.DumpTable, keep: np.ndarray, sim_vers
         Column("alertId", "int8", s_id),
         Column("diaSourceId", "int8", s_id),
         Column("diaObjectId", "int8", s_objid),
-        Column("midPointTai", "float8", s_mjd),
+        Column("alertMidPointTai", "float8", s_mjd),
     ]
     genmag = lc.genmag[point_keep][det] if lc.genmag is not None else np.full(len(s_id), np.nan, np.float32)
     truth = [
@@ -166,21 +169,30 @@ def pair_rows(lc: LightCurves, dump: snana.DumpTable, keep: np.ndarray, sim_vers
             "sources": sources,
             "alerts": alerts,
             "truth": truth,
-            "object_truth": _object_truth_columns(object_id, dump),
+            "object_truth": _object_truth_columns(
+                object_id, dump, {name: values[obj_idx] for name, values in lc.head_truth.items()}
+            ),
         }
     )
 
 
-def _object_truth_columns(object_id: np.ndarray, dump: snana.DumpTable) -> list[Column]:
-    ids = [int(i) for i in object_id if int(i) in dump.rows]
+def _object_truth_columns(
+    object_id: np.ndarray, dump: snana.DumpTable, head_truth: dict[str, np.ndarray]
+) -> list[Column]:
+    """The DUMP rows of these objects; a column the DUMP lacks comes from the HEAD when it has
+    one (`head_truth`: snana.HEAD_TRUTH columns, aligned with `object_id`)."""
+    present = [k for k, i in enumerate(object_id) if int(i) in dump.rows]
+    ids = [int(object_id[k]) for k in present]
     rows = [dump.rows[i] for i in ids]
     columns = [Column("diaObjectId", "int8", np.array(ids, dtype=np.int64))]
     for j, name in enumerate(snana.DUMP_COLUMNS):
         raw = [r[j] for r in rows]
+        if name in head_truth:
+            raw = [int(head_truth[name][k]) if v is None else v for v, k in zip(raw, present)]
         null = np.array([v is None for v in raw], dtype=bool)
         if name in {"galid"}:
             kind, dtype = "int8", np.int64
-        elif name in {"libid", "sim_searcheff_mask", "gentype", "non1a_index", "nobs", "nobs_saturate"}:
+        elif name in snana.DUMP_INT_COLUMNS:
             kind, dtype = "int4", np.int32
         elif name in {"ra", "dec", "peakmjd", "mjd_detect_first", "mjd_detect_last"}:
             kind, dtype = "float8", np.float64
@@ -208,21 +220,20 @@ class LoadReport:
     pairs_loaded: int = 0
     failures: list[SnanaError] = field(default_factory=list)
     seconds: float = 0.0
+    target: LoadTarget = ELASTICC
 
     @property
     def rows_added(self) -> int:
         return sum(c.added for c in self.counts.values())
 
     def summary(self) -> str:
+        """One line; ELAsTiCC's reads as it always did, another campaign's names its tables first."""
         c = self.counts
-        text = (
+        parts = [f"{c[t].added} ({c[t].skipped}) {words}" for t, words in SUMMARY_ORDER if t in self.target.tables]
+        text = "" if self.target is ELASTICC else f"{self.target.description}: "
+        text += (
             f"{self.pairs_loaded} file pairs loaded in {self.seconds:.1f} s; added (skipped as already present): "
-            f"{c['objects'].added} ({c['objects'].skipped}) objects, "
-            f"{c['sources'].added} ({c['sources'].skipped}) sources, "
-            f"{c['forced_sources'].added} ({c['forced_sources'].skipped}) forced sources, "
-            f"{c['alerts'].added} ({c['alerts'].skipped}) alerts, "
-            f"{c['truth'].added} ({c['truth'].skipped}) source truth rows, "
-            f"{c['object_truth'].added} ({c['object_truth'].skipped}) object truth rows"
+            + ", ".join(parts)
         )
         if self.failures:
             text += f"; {len(self.failures)} file pairs FAILED"
@@ -239,36 +250,52 @@ class LoadReport:
         return f"{self.failures[0]}{more}"
 
 
-def load_pair(lc: LightCurves, dump: snana.DumpTable, sim_version: str | None = None) -> dict[str, Count]:
-    """Store one parsed pair atomically; returns the rows added and skipped per table."""
+def load_pair(
+    lc: LightCurves, dump: snana.DumpTable, sim_version: str | None = None, target: LoadTarget = ELASTICC
+) -> dict[str, Count]:
+    """Store one parsed pair atomically in `target`'s tables; returns the rows added and skipped per table."""
+    tables = [t for t in TABLES if t in target.tables]
     counts = {t: Count() for t in TABLES}
     if lc.n_objects == 0:
         return counts
     with transaction.atomic(), connection.cursor() as django_cursor:
         cursor = django_cursor.cursor  # the psycopg cursor, for COPY
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
-        cursor.execute(
-            'SELECT "diaObjectId" FROM elasticc_diaobject WHERE "diaObjectId" = ANY(%s)', [lc.object_id.tolist()]
-        )
+        cursor.execute(target.present_sql(), [lc.object_id.tolist()])
         present = np.isin(lc.object_id, np.array([r[0] for r in cursor.fetchall()], dtype=np.int64))
         if present.any():
             old = pair_rows(lc, dump, present, sim_version)
-            for t in TABLES:
+            for t in tables:
                 counts[t].skipped += old.count(t)
         if present.all():
             return counts
         new = pair_rows(lc, dump, ~present, sim_version)
         try:
             with transaction.atomic():
-                for t in TABLES:
-                    counts[t].added = copy_binary(cursor, TABLE_NAMES[t], new.columns[t])
+                for t in tables:
+                    counts[t].added = copy_binary(cursor, target.tables[t], target.columns(new.columns[t]))
         except (IntegrityError, psycopg.errors.UniqueViolation):
             # Rows of "new" objects already exist (see the module docstring): go row by row.
-            for t in TABLES:
-                inserted = copy_binary_staged(cursor, TABLE_NAMES[t], new.columns[t])
+            for t in tables:
+                inserted = copy_binary_staged(cursor, target.tables[t], target.columns(new.columns[t]))
                 counts[t].added = inserted
                 counts[t].skipped += new.count(t) - inserted
     return counts
+
+
+def _missing_value(exc: psycopg.errors.NotNullViolation, pair: PairInput, target: LoadTarget) -> SnanaError:
+    """A required column the files gave no value for, as a one-line error naming the file
+    (the DUMP for object truth, else the HEAD). PostgreSQL names a partition: map it back."""
+    table = exc.diag.table_name or "?"
+    logical = target.table_of(table) or next(
+        (name for name, real in target.tables.items() if table.startswith(f"{real}_")), None
+    )
+    file = pair.dump.name if logical == "object_truth" and pair.dump is not None else pair.head_name
+    return SnanaError(
+        file,
+        f"no value for {target.tables.get(logical, table)}.{exc.diag.column_name}, which {target.description} "
+        "require (a column missing from the file?); nothing of the pair was loaded",
+    )
 
 
 _DONE = object()
@@ -365,22 +392,27 @@ def load(
     paths: Iterable[str | Path],
     sim_version: str | None = None,
     progress: Callable[[PairInput, LoadReport], None] | None = None,
+    target: LoadTarget = ELASTICC,
 ) -> LoadReport:
-    """Load every HEAD/PHOT pair under ``paths`` (directories or tarballs).
+    """Load every HEAD/PHOT pair under ``paths`` (directories or tarballs) into `target`'s tables.
 
     ``progress`` is called after each pair (loaded or failed) with the report so far.
     """
     paths = inputs.existing_paths(paths)
-    report = LoadReport()
+    report = LoadReport(target=target)
+    if sim_version is None:
+        sim_version = target.default_sim_version
     start = time.perf_counter()
     for pair, lc, error in _parsed_pairs(paths):
         if error is None:
             error = missing_truth(lc, pair)
         if error is None:
             try:
-                counts = load_pair(lc, pair.dump, sim_version)
+                counts = load_pair(lc, pair.dump, sim_version, target)
             except SnanaError as exc:
                 error = exc
+            except psycopg.errors.NotNullViolation as exc:
+                error = _missing_value(exc, pair, target)
             else:
                 report.pairs_loaded += 1
                 for t in TABLES:

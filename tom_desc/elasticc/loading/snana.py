@@ -26,6 +26,12 @@ Conventions (the original DESC TOM's, written down here because tests rely on th
 5. The per-source truth gentype is the HEAD's SIM_GENTYPE, else SIM_TYPE_INDEX
    (what ELAsTiCC2 HEAD files carry), else the DUMP GENTYPE; genmag is PHOT
    SIM_MAGOBS with SNANA's 99 ("no model flux") stored as NULL.
+6. Columns of the original DESC TOM that SNANA files may lack are filled where a file has
+   them and left NULL otherwise: hostgal(2)_zphot_p50 from HEAD HOSTGAL(2)_ZPHOT_P50;
+   object truth sim_template_index from the DUMP's SIM_TEMPLATE_INDEX or NON1A_INDEX, else
+   HEAD SIM_TEMPLATE_INDEX, and galnmatch from the DUMP's GALNMATCH, else HEAD
+   HOSTGAL_NMATCH. SNANA's PHOT tables carry no ccdVisitId, parentDiaSourceId, nobs (of a
+   source) or totFlux(Err), so those columns stay NULL.
 """
 
 from __future__ import annotations
@@ -40,7 +46,9 @@ import numpy as np
 from elasticc.loading import fits
 from elasticc.loading.errors import SnanaError
 
-FLUX_SCALE = 10 ** ((31.4 - 27.5) / 2.5)
+SNANA_ZEROPOINT = 27.5
+ALERT_ZEROPOINT = 31.4
+FLUX_SCALE = 10 ** ((ALERT_ZEROPOINT - SNANA_ZEROPOINT) / 2.5)
 DETECTION_BIT = 4096
 ID_STRIDE = 100_000
 END_OF_OBJECT_MJD = -777.0
@@ -96,6 +104,7 @@ def _object_column_map() -> list[tuple[str, str, str]]:
         cols += [
             (f"{field_prefix}_zphot_q{q:03d}", f"{head_prefix}_ZPHOT_Q{q:03d}", "sentinel") for q in range(0, 101, 10)
         ]
+        cols.append((f"{field_prefix}_zphot_p50", f"{head_prefix}_ZPHOT_P50", "sentinel"))
         cols += [(f"{field_prefix}_mag_{b}", f"{head_prefix}_MAG_{b}", "mag") for b in BANDS]
         cols += [
             (f"{field_prefix}_ra", f"{head_prefix}_RA", "ra"),
@@ -113,12 +122,24 @@ OBJECT_COLUMNS = _object_column_map()
 # ---------------------------------------------------------------- DUMP
 
 # DUMP columns stored as integers; every other known column is a float.
-_DUMP_INT_COLUMNS = {"libid", "sim_searcheff_mask", "gentype", "non1a_index", "galid", "nobs", "nobs_saturate"}
+DUMP_INT_COLUMNS = {
+    "libid",
+    "sim_searcheff_mask",
+    "gentype",
+    "non1a_index",
+    "sim_template_index",
+    "galnmatch",
+    "galid",
+    "nobs",
+    "nobs_saturate",
+}
 DUMP_COLUMNS = [
     "libid",
     "sim_searcheff_mask",
     "gentype",
     "non1a_index",
+    "sim_template_index",
+    "galnmatch",
     "zcmb",
     "zhelio",
     "zcmb_smear",
@@ -143,14 +164,31 @@ DUMP_COLUMNS = [
     "peakmag_r",
     "peakmag_i",
     "peakmag_z",
-    "peakmag_y",
+    "peakmag_Y",
     "snrmax",
     "snrmax2",
     "snrmax3",
     "nobs",
     "nobs_saturate",
 ]
-"""The diaObjectTruth columns (lower-cased DUMP VARNAMES, CID becoming diaObjectId)."""
+"""The diaObjectTruth columns (lower-cased DUMP VARNAMES, CID becoming diaObjectId; see DUMP_SOURCES)."""
+
+# Where a table column's name is not its lower-cased DUMP VARNAME: the VARNAMES to take it
+# from, first found wins (SNANA's DUMPs of different eras name these differently).
+DUMP_SOURCES = {
+    "peakmag_Y": ("peakmag_y",),
+    "sim_template_index": ("sim_template_index", "non1a_index"),
+}
+
+# Object truth a DUMP may lack and a HEAD has: (table column, HEAD column).
+HEAD_TRUTH = (("sim_template_index", "SIM_TEMPLATE_INDEX"), ("galnmatch", "HOSTGAL_NMATCH"))
+
+
+def _dump_position(varnames: list[str], column: str) -> int | None:
+    for name in DUMP_SOURCES.get(column, (column,)):
+        if name in varnames:
+            return varnames.index(name)
+    return None
 
 
 @dataclass
@@ -184,7 +222,7 @@ def read_dump(stream: BinaryIO, name: str) -> DumpTable:
                 varnames = [w.lower() for w in words[1:]]
                 if "cid" not in varnames or "gentype" not in varnames:
                     raise SnanaError(name, f"line {lineno}: VARNAMES lacks CID or GENTYPE")
-                positions = [varnames.index(c) if c in varnames else None for c in DUMP_COLUMNS]
+                positions = [_dump_position(varnames, c) for c in DUMP_COLUMNS]
                 cid_pos = varnames.index("cid")
                 continue
             if words[0] != "SN:":
@@ -196,7 +234,7 @@ def read_dump(stream: BinaryIO, name: str) -> DumpTable:
                 raise SnanaError(name, f"line {lineno}: {len(values)} values for {len(varnames)} columns (truncated?)")
             try:
                 row = tuple(
-                    None if pos is None else (int(values[pos]) if col in _DUMP_INT_COLUMNS else float(values[pos]))
+                    None if pos is None else (int(values[pos]) if col in DUMP_INT_COLUMNS else float(values[pos]))
                     for col, pos in zip(DUMP_COLUMNS, positions)
                 )
                 cid = int(values[cid_pos])
@@ -238,6 +276,7 @@ class LightCurves:
     flux: np.ndarray  # float32, zero point 31.4
     flux_err: np.ndarray  # float32
     genmag: np.ndarray | None  # float32 with NaN for NULL, or None when PHOT has no SIM_MAGOBS
+    head_truth: dict[str, np.ndarray] = field(default_factory=dict)  # HEAD_TRUTH columns the HEAD has, int64
 
     @property
     def n_objects(self) -> int:
@@ -316,6 +355,11 @@ def read_pair(head_raw: bytes, head_name: str, phot_raw: bytes, phot_name: str) 
     gentype = fits.column(head, "SIM_GENTYPE", np.int32)
     if gentype is None:
         gentype = fits.column(head, "SIM_TYPE_INDEX", np.int32)
+    head_truth = {}
+    for name, head_col in HEAD_TRUTH:
+        values = fits.column(head, head_col, np.int64)
+        if values is not None:
+            head_truth[name] = values
 
     return LightCurves(
         head_name=head_name,
@@ -333,6 +377,7 @@ def read_pair(head_raw: bytes, head_name: str, phot_raw: bytes, phot_name: str) 
         flux=(flux * FLUX_SCALE).astype(np.float32),
         flux_err=(err * FLUX_SCALE).astype(np.float32),
         genmag=genmag,
+        head_truth=head_truth,
     )
 
 

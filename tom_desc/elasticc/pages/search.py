@@ -124,7 +124,7 @@ def by_classification(
         cur.execute(
             """
             SELECT c."classificationId", c."classId", c.probability, m."alertId", a."diaObjectId",
-                   a."midPointTai", m."descIngestTimestamp"
+                   a."alertMidPointTai", m."descIngestTimestamp"
             FROM elasticc_brokerclassification c
             JOIN elasticc_brokermessage m
               ON m."classifierId" = c."classifierId" AND m."brokerMessageId" = c."brokerMessageId"

@@ -18,7 +18,8 @@ from django.template.loader import render_to_string
 
 INDEX = "index"  # /elasticc/: below the search, beside "More"
 SUMMARY = "summary"  # /elasticc/summary: below the tables and brokerpoll's status
-PAGES = (INDEX, SUMMARY)
+OBJECT = "object"  # an object page (both campaigns'): between the classifications and the alerts
+PAGES = (INDEX, SUMMARY, OBJECT)
 
 
 @dataclass(frozen=True)

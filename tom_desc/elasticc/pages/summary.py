@@ -102,18 +102,18 @@ def _planner_rows(sql: str) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def alert_counts() -> dict:
-    """{"sent": n, "unsent": n, "estimate": bool}."""
-    if exact_count_allowed("elasticc_diaalert"):
+def alert_counts(table: str = "elasticc_diaalert", sent_column: str = "alertSentTimestamp") -> dict:
+    """{"sent": n, "unsent": n, "estimate": bool} of an alerts table (ELAsTiCC's unless given:
+    ELAsTiCC2's is elasticc2_ppdbalert, alertsenttimestamp)."""
+    sent_sql = '"' + sent_column + '"'
+    if exact_count_allowed(table):
         with connection.cursor() as cur:
-            cur.execute(
-                'SELECT COUNT("alertSentTimestamp"), COUNT(*) - COUNT("alertSentTimestamp") FROM elasticc_diaalert'
-            )
+            cur.execute(f"SELECT COUNT({sent_sql}), COUNT(*) - COUNT({sent_sql}) FROM {table}")
             sent, unsent = cur.fetchone()
         return {"sent": sent, "unsent": unsent, "estimate": False}
-    rows, nulls, analyzed = _statistics("elasticc_diaalert", "alertSentTimestamp")
+    rows, nulls, analyzed = _statistics(table, sent_column)
     if not analyzed:
-        rows = _planner_rows("SELECT 1 FROM elasticc_diaalert")
-        nulls = min(_planner_rows('SELECT 1 FROM elasticc_diaalert WHERE "alertSentTimestamp" IS NULL'), rows)
+        rows = _planner_rows(f"SELECT 1 FROM {table}")
+        nulls = min(_planner_rows(f"SELECT 1 FROM {table} WHERE {sent_sql} IS NULL"), rows)
     total, unsent = round(rows), round(nulls)
     return {"sent": total - unsent, "unsent": unsent, "estimate": True}

@@ -128,28 +128,45 @@ class ObjectSearchView(LoginRequiredMixin, TemplateView):
 
 
 class ObjectDetailView(LoginRequiredMixin, TemplateView):
-    """/elasticc/objects/<id>/: properties, light curve, alerts, classifications (and truth for admins)."""
+    """/elasticc/objects/<id>/: properties, light curve, alerts, classifications (and truth for
+    admins). The same view serves ELAsTiCC2's object page (/elasticc2/objects/<id>/) with
+    ``campaign="elasticc2"``: the campaign's ObjectTables (object_page.py) say which tables."""
 
     template_name = "elasticc/object.html"
+    campaign = "elasticc"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        tables = object_page.get(self.campaign)
         object_id = kwargs["object_id"]
-        obj = object_page.get_object(object_id)
+        obj = object_page.get_object(object_id, tables)
         if obj is None:
-            raise Http404(f"No diaObject {object_id}")
-        alerts = object_page.alerts(object_id)
-        histories = object_page.classifications(alerts)  # also counts messages per alert
+            raise Http404(f"No {tables.label} diaObject {object_id}")
         admin = is_admin(self.request.user)
+        through = None
+        if tables.hide_unsent_photometry and not admin:
+            # What the stream has revealed (as the REST API's ppdb routes): nothing before the
+            # object's first sent alert, its photometry up to its latest.
+            through = object_page.sent_horizon(object_id, tables)
+            if through is None:
+                raise Http404(f"No {tables.label} diaObject {object_id}")
+        alerts = object_page.alerts(object_id, tables)
+        if not admin:
+            # As the REST API: an alert not sent yet is the simulation's future (its id, MJD,
+            # flux, S/N), shown to elasticc_admin only; so are broker messages about it.
+            alerts = [alert for alert in alerts if alert.sent is not None]
+        histories = object_page.classifications(alerts, tables)  # also counts messages per alert
         context.update(
             object_id=object_id,
             obj=obj,
-            groups=object_page.property_groups(obj),
-            lightcurve=object_page.light_curve(object_id),
+            pages=tables,
+            groups=object_page.property_groups(obj, tables),
+            lightcurve=object_page.light_curve(object_id, tables, through),
             alerts=alerts,
             histories=histories,
-            class_plot=object_page.classification_plot_data(histories),
+            class_plot=object_page.classification_plot_data(histories, tables),
             is_admin=admin,
-            truth=object_page.truth(object_id) if admin else None,
+            truth=object_page.truth(object_id, tables) if admin else None,
+            sections=sections.render(sections.OBJECT, self.request),
         )
         return context

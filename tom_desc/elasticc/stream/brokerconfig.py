@@ -5,18 +5,27 @@ SASL/SSL options, schema) and turns it into librdkafka settings; ``load_broker_c
 reads and checks a config file (format: docs/brokerpoll.md). Secrets come from the
 environment or a mounted file, never from the config file itself, so config files can be
 committed. Everything is checked when the file is read, not at the first poll.
+
+Each topic names its campaign (``elasticc`` or ``elasticc2``: whose tables and taxonomy its
+messages go to): a topic entry ``{topic: NAME, campaign: elasticc2}`` in a file, ``elasticc2:NAME``
+on the command line, or the broker's ``campaign`` (default ``elasticc``) for a plain name. One
+consumer, and so one brokerpoll process, can read both campaigns' topics.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from elasticc.stream import brokertables
+
 DEFAULT_SCHEMA = "elasticc.v0_9_1.brokerClassification"
+DEFAULT_CAMPAIGN = "elasticc"
 
 # Settings brokerpoll must own for its exactly-once design; a config file may not change them.
 RESERVED_SETTINGS = {"enable.auto.commit", "enable.auto.offset.store", "group.id", "bootstrap.servers"}
@@ -49,6 +58,26 @@ class BrokerConfig:
     security: dict[str, str] = field(default_factory=dict)
     consumer_config: dict[str, Any] = field(default_factory=dict)
     assign: bool = False  # read every partition without a consumer group (one poller only)
+    campaign: str = DEFAULT_CAMPAIGN  # the campaign of topics that name none
+    campaigns: dict[str, str] = field(default_factory=dict)  # topic entry (name or ^pattern) -> campaign
+
+    def campaign_of(self, topic: str) -> str:
+        """The campaign of a topic read from this broker: its own entry's, else the first
+        pattern's it matches, else the broker's default."""
+        if topic in self.campaigns:
+            return self.campaigns[topic]
+        for entry, campaign in self.campaigns.items():
+            if entry.startswith("^") and re.match(entry, topic):
+                return campaign
+        return self.campaign
+
+    def check_campaigns(self) -> None:
+        """ConfigError for a campaign no app registered broker tables for."""
+        for campaign in {self.campaign, *self.campaigns.values()}:
+            if campaign not in brokertables.names():
+                raise ConfigError(
+                    f"broker {self.name!r}: unknown campaign {campaign!r} (known: {', '.join(brokertables.names())})"
+                )
 
     def consumer_settings(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """librdkafka settings: safe defaults, then SASL/SSL, then the file's and caller's extras."""
@@ -109,6 +138,54 @@ def security_settings(security: dict[str, str], broker: str) -> dict[str, str]:
     return out
 
 
+def parse_consumer_options(items: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` strings (brokerpoll --consumer-option) as librdkafka settings."""
+    extra = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--consumer-option {item!r}: expected KEY=VALUE")
+        extra[key.strip()] = value.strip()
+    return extra
+
+
+def topic_with_campaign(value: str, default: str) -> tuple[str, str]:
+    """(topic, campaign) of a command-line topic: ``elasticc2:NAME`` or ``elasticc2:^pattern``
+    names its campaign, a plain ``NAME`` takes `default`. (Kafka topic names cannot contain a
+    colon, and a pattern's own colons come after its ``^``.)"""
+    prefix, sep, rest = value.partition(":")
+    if sep and prefix in brokertables.names():
+        return rest, prefix
+    return value, default
+
+
+def _topic_entries(entry: dict, name: str, default: str) -> dict[str, str]:
+    """{topic or ^pattern: campaign} of a broker entry's topics, topic and topic_pattern keys."""
+    topics = entry.get("topics") or []
+    if isinstance(topics, (str, dict)):
+        topics = [topics]
+    if entry.get("topic"):
+        topics = [*topics, entry["topic"]]
+    if entry.get("topic_pattern"):
+        pattern = str(entry["topic_pattern"])
+        topics = [*topics, pattern if pattern.startswith("^") else "^" + pattern]
+    out: dict[str, str] = {}
+    for item in topics:
+        if isinstance(item, dict):
+            unknown = set(item) - {"topic", "pattern", "campaign"}
+            if unknown or ("topic" in item) == ("pattern" in item):
+                raise ConfigError(
+                    f"broker {name!r}: a topic entry is a name, or a mapping with topic (or pattern) and campaign"
+                )
+            topic = str(item.get("topic") or item["pattern"])
+            if "pattern" in item and not topic.startswith("^"):
+                topic = "^" + topic
+            out[topic] = str(item.get("campaign") or default)
+        else:
+            out[str(item)] = default
+    return out
+
+
 def _parse_broker(entry: Any, index: int) -> BrokerConfig:
     if not isinstance(entry, dict):
         raise ConfigError(f"brokers[{index}] must be a mapping")
@@ -123,6 +200,7 @@ def _parse_broker(entry: Any, index: int) -> BrokerConfig:
         "security",
         "consumer_config",
         "assign",
+        "campaign",
     }
     unknown = set(entry) - known
     if unknown:
@@ -130,15 +208,9 @@ def _parse_broker(entry: Any, index: int) -> BrokerConfig:
     name = entry.get("name")
     if not name or not isinstance(name, str):
         raise ConfigError(f"brokers[{index}]: name is required")
-    topics = entry.get("topics") or []
-    if isinstance(topics, str):
-        topics = [topics]
-    if entry.get("topic"):
-        topics = [*topics, entry["topic"]]
-    if entry.get("topic_pattern"):
-        pattern = entry["topic_pattern"]
-        topics = [*topics, pattern if pattern.startswith("^") else "^" + pattern]
-    if not topics:
+    default = str(entry.get("campaign") or DEFAULT_CAMPAIGN)
+    campaigns = _topic_entries(entry, name, default)
+    if not campaigns:
         raise ConfigError(f"broker {name!r}: give topics or topic_pattern")
     for key in ("bootstrap_servers", "group_id"):
         if not entry.get(key):
@@ -150,15 +222,18 @@ def _parse_broker(entry: Any, index: int) -> BrokerConfig:
     config = BrokerConfig(
         name=name,
         bootstrap_servers=str(entry["bootstrap_servers"]),
-        topics=[str(t) for t in topics],
+        topics=list(campaigns),
         group_id=str(entry["group_id"]),
         schema=str(entry.get("schema") or DEFAULT_SCHEMA),
         security={str(k): v for k, v in security.items()},
         consumer_config=dict(consumer_config),
         assign=bool(entry.get("assign", False)),
+        campaign=default,
+        campaigns=campaigns,
     )
     if config.assign and any(t.startswith("^") for t in config.topics):
         raise ConfigError(f"broker {name!r}: assign mode needs topic names, not a pattern")
+    config.check_campaigns()
     config.consumer_settings()  # fail now, not at the first poll, on bad security options
     return config
 

@@ -1,9 +1,12 @@
-"""The fake broker's engine: read ELAsTiCC alerts, publish made-up classifications.
+"""The fake broker's engine: read alerts of one or both campaigns, publish made-up classifications.
 
-For each alert on the alerts topic and each named classifier, ``FakeBroker`` publishes one
-brokerClassification (schemaless Avro) whose probabilities over the taxonomy's exact
-classIds sum to 1 (``classify``). They are pseudo-random but a pure function of
-(classifier, alertId), so a re-read alert gets the same classification again.
+For each alert read and each named classifier, ``FakeBroker`` publishes one
+brokerClassification (schemaless Avro) whose probabilities over the exact classIds of the
+alert's campaign sum to 1 (``classify``): three-digit ids for an ELAsTiCC alert, four-digit
+ids for an ELAsTiCC2 alert. Which campaign an alert belongs to is its topic's: each
+``FakeRoute`` names a campaign, the alert topics it reads and the topic it publishes to, and
+one consumer reads every route's alert topics. The probabilities are pseudo-random but a pure
+function of (classifier, alertId), so a re-read alert gets the same classification again.
 elasticcPublishTimestamp is the alert's Kafka message timestamp, brokerIngestTimestamp the
 moment it was read.
 
@@ -18,10 +21,12 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from confluent_kafka import KafkaException, Producer, TopicPartition
 
-from elasticc import taxonomy
+from elasticc.stream import alertcampaigns
 from elasticc.stream.avro import ALERT_SCHEMA, BROKER_CLASSIFICATION_SCHEMA, Encoder, decode
 from elasticc.stream.brokerconfig import BrokerConfig
 from elasticc.stream.consumer import BatchConsumer
@@ -48,12 +53,24 @@ def classify(classifier: str, alert_id: int, leaves: list[int]) -> list[dict]:
     return [{"classId": c, "probability": p} for c, p in zip(chosen, probabilities)]
 
 
+@dataclass(frozen=True)
+class FakeRoute:
+    """Alerts of `campaign` read from `alert_topics` are answered on `topic`."""
+
+    campaign: str
+    alert_topics: tuple[str, ...]
+    topic: str
+
+
 class DeliveryFailed(RuntimeError):
     """A batch's classifications did not all reach the topic; its offsets were not committed."""
 
 
 class FakeBroker:
-    """A stand-in alert broker: one consumer of the alerts topic, one producer of classifications.
+    """A stand-in alert broker: one consumer of the alert topics, one producer of classifications.
+
+    `alert_topic` and `topic` are ELAsTiCC's (either may be None when only `routes` are served);
+    `routes` add other campaigns' topics (``FakeRoute``).
 
     ``run`` polls batches until the stop flag is set, ``max_alerts`` were read, or (with
     ``exit_when_idle``) the assigned partitions were read to their end and nothing came for
@@ -68,10 +85,11 @@ class FakeBroker:
     def __init__(
         self,
         bootstrap_servers: str,
-        alert_topic: str,
-        topic: str,
+        alert_topic: str | None,
+        topic: str | None,
         stop: StopFlag,
         *,
+        routes: Sequence[FakeRoute] = (),
         group: str = "fakebroker",
         classifiers: list[str] | None = None,
         broker_name: str = "FakeBroker",
@@ -79,17 +97,21 @@ class FakeBroker:
         session_timeout_ms: int = 6000,
         log_every: float = 10.0,
     ):
-        self.topic = topic
+        self.routes = ([FakeRoute("elasticc", (alert_topic,), topic)] if alert_topic else []) + list(routes)
+        if not self.routes:
+            raise ValueError("the fake broker needs at least one alert topic to read")
+        self.route_of = {alert: route for route in self.routes for alert in route.alert_topics}
+        self.leaves = {route.campaign: alertcampaigns.get(route.campaign).leaf_classids() for route in self.routes}
+        self.topic = ", ".join(dict.fromkeys(route.topic for route in self.routes))
         self.stop = stop
         self.classifiers = list(classifiers or DEFAULT_CLASSIFIERS)
         self.broker_name = broker_name
         self.broker_version = broker_version
         self.log_every = log_every
-        self.leaves = taxonomy.leaf_classids()
         config = BrokerConfig(
             name="fakebroker",
             bootstrap_servers=bootstrap_servers,
-            topics=[alert_topic],
+            topics=list(self.route_of),
             group_id=group,
             schema=ALERT_SCHEMA,
             consumer_config={
@@ -160,8 +182,10 @@ class FakeBroker:
                 continue
             self.alerts += 1
             publish_ms = message.timestamp()[1]
+            route = self.route_of[message.topic()]
             for name in self.classifiers:
-                self._produce(self.classification(alert, name, publish_ms, ingest_ms), str(alert["alertId"]).encode())
+                value = self.classification(alert, name, publish_ms, ingest_ms, route.campaign)
+                self._produce(value, str(alert["alertId"]).encode(), route.topic)
                 self.published += 1
         self.producer.flush(60)
         if self.failures or len(self.producer):
@@ -172,8 +196,10 @@ class FakeBroker:
         self._commit(next_offsets)
         self.positions.update(next_offsets)
 
-    def classification(self, alert: dict, classifier: str, publish_ms: int, ingest_ms: int) -> bytes:
-        """One brokerClassification message for `alert`, Avro-encoded."""
+    def classification(
+        self, alert: dict, classifier: str, publish_ms: int, ingest_ms: int, campaign: str = "elasticc"
+    ) -> bytes:
+        """One brokerClassification message for `alert` of `campaign`, Avro-encoded."""
         return self.encode(
             {
                 "alertId": alert["alertId"],
@@ -184,7 +210,7 @@ class FakeBroker:
                 "brokerVersion": self.broker_version,
                 "classifierName": classifier,
                 "classifierParams": CLASSIFIER_PARAMS,
-                "classifications": classify(classifier, alert["alertId"], self.leaves),
+                "classifications": classify(classifier, alert["alertId"], self.leaves[campaign]),
             }
         )
 
@@ -192,11 +218,11 @@ class FakeBroker:
         if err is not None:
             self.failures.append(str(err))
 
-    def _produce(self, value: bytes, key: bytes) -> None:
+    def _produce(self, value: bytes, key: bytes, topic: str) -> None:
         """Queue one message, waiting for room while the producer's buffer is full."""
         while True:
             try:
-                self.producer.produce(self.topic, value, key, on_delivery=self._delivered)
+                self.producer.produce(topic, value, key, on_delivery=self._delivered)
                 return
             except BufferError:
                 self.producer.poll(0.1)

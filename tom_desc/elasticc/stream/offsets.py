@@ -64,6 +64,14 @@ class DatabaseOffsets:
             )
             return {(t, p): o for t, p, o in cur.fetchall()}
 
+    def forget(self) -> int:
+        """Delete every stored offset of the group (brokerpoll --reset): its partitions are then
+        read from the beginning, and what was stored already is caught as duplicates by the
+        (classifierId, alertId) key. Returns the rows deleted."""
+        with connection.cursor() as cur:
+            cur.execute('DELETE FROM elasticc_kafkaoffset WHERE "groupId" = %s', [self.group_id])
+            return cur.rowcount
+
     def stored_topic_ids(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
         """The topic ids the stored offsets refer to (partitions without one are left out)."""
         return self._stored('"topicId"', partitions)

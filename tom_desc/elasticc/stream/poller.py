@@ -1,13 +1,16 @@
 """brokerpoll's engine: read broker classifications from Kafka and store each exactly once.
 
 - ``Poller``: one configured broker; each batch is decoded, validated and stored with its
-  offsets in one transaction (docs/brokerpoll.md, "Exactly-once design");
-- ``PollLoop``: the pollers of one process taking turns, with the heartbeat, throughput
-  log and idle-exit timers, until the stop flag is set;
+  offsets in one transaction (docs/brokerpoll.md, "Exactly-once design"). Each topic names
+  its campaign (``BrokerConfig.campaign_of``): a message is validated against that campaign's
+  taxonomy, screened against its alerts and stored in its tables
+  (``elasticc.stream.brokertables``), and one transaction commits the messages of both
+  campaigns with the offsets of the batch;
 - ``decode_message`` / ``Undecodable`` and ``kafka_timestamp``: what a Kafka message becomes.
 
-The ``brokerpoll`` command only turns its arguments into broker configs and runs a
-``PollLoop``; tests drive ``Poller`` and ``PollLoop`` directly.
+``elasticc.stream.pollloop.PollLoop`` runs the pollers of one process. The ``brokerpoll``
+command only turns its arguments into broker configs and runs a ``PollLoop``; tests drive
+``Poller`` and ``PollLoop`` directly.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import fastavro
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from elasticc.stream import avro
+from elasticc.stream import admission, avro, brokertables
 from elasticc.stream.brokerconfig import BrokerConfig
 from elasticc.stream.consumer import BatchConsumer, ConnectionState
 from elasticc.stream.ingest import InvalidBrokerMessage, KafkaOrigin, store_broker_messages, validate_classification
@@ -73,8 +76,9 @@ class Poller:
     Each batch, in one database transaction:
     1. lock the batch's partition rows of elasticc_kafkaoffset and drop messages below
        the stored offset (another member stored them while it held the partition);
-    2. store the good messages with store_broker_messages (COPY) and the undecodable or
-       invalid ones in elasticc_brokerdeadletter;
+    2. store the good messages with store_broker_messages (COPY) and the undecodable,
+       invalid or refused ones (admission.screen: unknown or unsent alert, another source,
+       a new classifier beyond the caps) in elasticc_brokerdeadletter with the reason;
     3. move the stored offsets past the batch.
     Only after the commit are the offsets copied to Kafka, for monitoring.
     """
@@ -100,6 +104,22 @@ class Poller:
         self.rewound: set[tuple[str, int]] = set()
         self.topic_ids: dict[str, str] = {}  # current Kafka topic ids, stored with the offsets
         self._next_topic_id_check = 0.0
+        self._tables: dict[str, brokertables.BrokerTables] = {}
+
+    def tables_of(self, topic: str) -> brokertables.BrokerTables:
+        """The broker tables of the campaign the topic names (config.campaign_of), remembered."""
+        tables = self._tables.get(topic)
+        if tables is None:
+            tables = self._tables[topic] = brokertables.get(self.config.campaign_of(topic))
+        return tables
+
+    def _by_campaign(self, items):
+        """The (record, origin) items grouped by their topic's campaign, in first-seen order."""
+        groups: dict[str, tuple[brokertables.BrokerTables, list]] = {}
+        for item in items:
+            tables = self.tables_of(item[1].topic)
+            groups.setdefault(tables.campaign, (tables, []))[1].append(item)
+        return list(groups.values())
 
     # --- Kafka callbacks
     def _start_offsets(self, partitions):
@@ -185,7 +205,9 @@ class Poller:
         for message in messages:
             origin = KafkaOrigin(message.topic(), message.partition(), message.offset(), kafka_timestamp(message))
             try:
-                record = validate_classification(decode_message(message.value(), self.schema))
+                record = validate_classification(
+                    decode_message(message.value(), self.schema), self.tables_of(origin.topic)
+                )
             except Undecodable as exc:
                 dead.append((message, origin, f"undecodable: {exc}"))
                 continue
@@ -193,6 +215,11 @@ class Poller:
                 dead.append((message, origin, f"invalid: {exc}"))
                 continue
             items.append((record, origin))
+        # The sender marks an alert sent just after Kafka confirmed it: give it a moment.
+        deadline = time.monotonic() + admission.UNSENT_GRACE_SECONDS
+        for tables, group in self._by_campaign(items):
+            grace = max(0.0, deadline - time.monotonic())
+            admission.wait_until_sent([record for record, _ in group], self.stop, grace, tables=tables)
         first: dict[tuple[str, int], int] = {}
         last: dict[tuple[str, int], int] = {}
         for message in messages:
@@ -235,38 +262,56 @@ class Poller:
             stale = len(items) + len(dead) - len(fresh) - len(fresh_dead)
             if stale:
                 log.warning("broker %s: skipped %d messages another member already stored", self.config.name, stale)
-            try:
-                with transaction.atomic():
-                    result = store_broker_messages(fresh)
-                stored, classifications, duplicates = result.stored, result.classifications, result.duplicates
-            except (OperationalError, InterfaceError):
-                raise
-            except DatabaseError as exc:
-                # Validation should make this impossible; if the database still refuses the
-                # batch, find the messages it refuses one by one rather than stop polling.
-                log.error(
-                    "broker %s: database refused a batch (%s); storing it message by message", self.config.name, exc
+            by_origin = {(m.topic(), m.partition(), m.offset()): m for m in messages}
+            stored = classifications = duplicates = 0
+            for tables, group in self._by_campaign(fresh):
+                counts = self._store_campaign(tables, group, by_origin, fresh_dead)
+                stored, classifications, duplicates = (
+                    stored + counts[0],
+                    classifications + counts[1],
+                    duplicates + counts[2],
                 )
-                stored = classifications = duplicates = 0
-                by_origin = {(m.topic(), m.partition(), m.offset()): m for m in messages}
-                for item in fresh:
-                    try:
-                        with transaction.atomic():
-                            one = store_broker_messages([item])
-                        stored, classifications = stored + one.stored, classifications + one.classifications
-                        duplicates += one.duplicates
-                    except (OperationalError, InterfaceError):
-                        raise
-                    except DatabaseError as one_exc:
-                        origin = item[1]
-                        message = by_origin[(origin.topic, origin.partition, origin.offset)]
-                        fresh_dead.append((message, origin, f"database refused: {one_exc}"))
             if fresh_dead:
                 self._dead_letter(fresh_dead)
             self.offsets.advance(next_offsets, reset=self.rewound & set(next_offsets), topic_ids=self.topic_ids)
         return dict(
             messages=stored, classifications=classifications, duplicates=duplicates, dead=len(fresh_dead), stale=stale
         )
+
+    def _store_campaign(self, tables, group, by_origin, dead) -> tuple[int, int, int]:
+        """Screen and store one campaign's fresh messages of the batch (inside its transaction);
+        the refused ones, and any the database still refuses, are added to `dead`. Returns
+        (messages stored, classifications stored, duplicates)."""
+        registered_by = f"kafka:{self.config.name}"
+        refused = admission.screen([r for r, _ in group], registered_by, tables=tables)
+        for i in sorted(refused):
+            origin = group[i][1]
+            dead.append((by_origin[(origin.topic, origin.partition, origin.offset)], origin, f"refused: {refused[i]}"))
+        accepted = [item for i, item in enumerate(group) if i not in refused]
+        try:
+            with transaction.atomic():
+                result = store_broker_messages(accepted, tables=tables, registered_by=registered_by)
+            return result.stored, result.classifications, result.duplicates
+        except (OperationalError, InterfaceError):
+            raise
+        except DatabaseError as exc:
+            # Validation should make this impossible; if the database still refuses the
+            # batch, find the messages it refuses one by one rather than stop polling.
+            log.error("broker %s: database refused a batch (%s); storing it message by message", self.config.name, exc)
+        stored = classifications = duplicates = 0
+        for item in accepted:
+            try:
+                with transaction.atomic():
+                    one = store_broker_messages([item], tables=tables, registered_by=registered_by)
+                stored, classifications = stored + one.stored, classifications + one.classifications
+                duplicates += one.duplicates
+            except (OperationalError, InterfaceError):
+                raise
+            except DatabaseError as one_exc:
+                origin = item[1]
+                message = by_origin[(origin.topic, origin.partition, origin.offset)]
+                dead.append((message, origin, f"database refused: {one_exc}"))
+        return stored, classifications, duplicates
 
     def _recreated_partitions(self, claimed, first):
         """Partitions rewound because their topic was recreated (see check_truncated): their
@@ -373,107 +418,3 @@ class Poller:
             "unknown" if self.lag is None else self.lag,
         )
         self._window = dict(self.totals, since=now)
-
-
-class PollLoop:
-    """The pollers of one process, taking turns on one thread until the stop flag is set.
-
-    ``run``:
-    1. logs each poller and writes its "starting" heartbeat;
-    2. until stopped, polls each poller once (the poll timeout is shared among them, so a
-       quiet broker does not hold up a busy one) and, between rounds, looks for recreated
-       topics every second, writes heartbeats every ``heartbeat_every`` seconds and
-       throughput lines every ``log_every`` seconds; with ``exit_when_idle``, it returns once
-       no message came for that long and no poller has anything left to read;
-    3. writes the "stopped" heartbeats, closes the consumers and logs the last throughput.
-    It returns the process's exit code: 0, or EXIT_DATABASE_UNAVAILABLE when stopped while
-    the database was away.
-    """
-
-    CHECK_TRUNCATED_EVERY = 1.0  # seconds
-
-    def __init__(
-        self,
-        pollers: list[Poller],
-        stop: StopFlag,
-        *,
-        poll_timeout: float = 1.0,
-        heartbeat_every: float = 5.0,
-        log_every: float = 30.0,
-        exit_when_idle: float | None = None,
-    ):
-        self.pollers = pollers
-        self.stop = stop
-        self.timeout = max(poll_timeout / len(pollers), 0.05)
-        self.heartbeat_every = heartbeat_every
-        self.log_every = log_every
-        self.exit_when_idle = exit_when_idle
-
-    def run(self) -> int:
-        self.start()
-        code = self.loop()
-        self.finish()
-        return code
-
-    def start(self) -> None:
-        for poller in self.pollers:
-            log.info(
-                "brokerpoll %s: %s topics %s, group %s",
-                poller.poller_id,
-                poller.config.bootstrap_servers,
-                ",".join(poller.config.topics),
-                poller.config.group_id,
-            )
-            poller.heartbeat("starting")
-
-    def loop(self) -> int:
-        next_heartbeat = time.monotonic() + self.heartbeat_every
-        next_log = time.monotonic() + self.log_every
-        last_message = time.monotonic()
-        next_check = time.monotonic() + self.CHECK_TRUNCATED_EVERY
-        try:
-            while not self.stop:
-                got = 0
-                for poller in self.pollers:
-                    if self.stop:
-                        break
-                    got += poller.poll_once(self.timeout)
-                now = time.monotonic()
-                if got:
-                    last_message = now
-                if now >= next_check:
-                    for poller in self.pollers:
-                        poller.check_truncated()
-                    next_check = now + self.CHECK_TRUNCATED_EVERY
-                if now >= next_heartbeat:
-                    for poller in self.pollers:
-                        poller.heartbeat()
-                    next_heartbeat = now + self.heartbeat_every
-                if now >= next_log:
-                    for poller in self.pollers:
-                        poller.log_throughput()
-                    next_log = now + self.log_every
-                if self.exit_when_idle is not None and now - last_message >= self.exit_when_idle:
-                    if self.nothing_left_to_read():
-                        log.info("brokerpoll: idle for %.0f s with nothing left to read; exiting", self.exit_when_idle)
-                        return 0
-                    last_message = now
-        except DatabaseUnavailable:
-            return EXIT_DATABASE_UNAVAILABLE
-        return 0
-
-    def nothing_left_to_read(self) -> bool:
-        """Every poller is assigned its partitions and has read them to their end; a consumer
-        still joining its group reports no lag (None), which is not idleness."""
-        lags = [p.consumer.lag(p.positions) for p in self.pollers]
-        return all(lag == 0 for lag in lags)
-
-    def finish(self) -> None:
-        for poller in self.pollers:
-            poller.heartbeat("stopped")
-            poller.consumer.close()
-            poller.log_throughput()
-
-    def totals(self) -> dict[str, int]:
-        """The counts of all pollers added up (messages, classifications, duplicates, dead, stale)."""
-        return {k: sum(p.totals[k] for p in self.pollers) for k in self.pollers[0].totals}

@@ -75,7 +75,7 @@ def seed(
         )
         cur.execute(
             """
-            INSERT INTO elasticc_diaalert ("alertId", "diaSourceId", "diaObjectId", "midPointTai",
+            INSERT INTO elasticc_diaalert ("alertId", "diaSourceId", "diaObjectId", "alertMidPointTai",
                                            "alertSentTimestamp")
             SELECT "diaSourceId", "diaSourceId", "diaObjectId", "midPointTai",
                    CASE WHEN "diaSourceId" %% 100000 <= %(half)s THEN %(t0)s END
@@ -140,6 +140,17 @@ def classification(
     }
     record.update(changes)
     return record
+
+
+def sent_alerts(*alert_ids: int, sent=T0) -> None:
+    """Alert rows (source id = alert id, object = id // 100000) marked sent at `sent` (None:
+    unsent): what a broker message must name to be accepted (elasticc/stream/admission.py)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            'INSERT INTO elasticc_diaalert ("alertId", "diaSourceId", "diaObjectId", "alertMidPointTai", '
+            '"alertSentTimestamp") SELECT a, a, a / 100000, 60000, %s FROM unnest(%s::bigint[]) a',
+            [sent, list(alert_ids)],
+        )
 
 
 def store_messages(records: list[dict]) -> list[int]:

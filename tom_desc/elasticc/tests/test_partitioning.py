@@ -13,7 +13,7 @@ def partitioned_tables() -> dict[str, str]:
         cur.execute("""
             SELECT c.relname, p.partstrat, pg_get_partkeydef(c.oid)
             FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid
-            WHERE c.relname LIKE 'elasticc_%%'
+            WHERE c.relname LIKE 'elasticc\\_%%'  -- not elasticc2_*
         """)
         return {name: (strategy, key) for name, strategy, key in cur.fetchall()}
 

@@ -53,7 +53,7 @@ def test_compose_services_and_order():
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert services["postgres"]["image"].startswith("postgres:")
-    assert any(volume["target"] == "/var/lib/postgresql/data" for volume in services["postgres"]["volumes"])
+    assert any(volume["target"] == "/var/lib/postgresql" for volume in services["postgres"]["volumes"])
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     for name in ("web", "brokerpoll", "long_query_runner", "fakebroker", "alert_sender"):
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name

@@ -116,6 +116,7 @@ def test_database_down_means_alive_but_not_ready(tmp_path):
         DB_CONN_MAX_AGE="0",
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_WORKERS="1",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
         STATIC_MANIFEST="0",
         PYTHONPATH=str(PROJECT_DIR),
     )

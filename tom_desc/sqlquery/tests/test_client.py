@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from astropy.table import Table
 from rest_framework.authtoken.models import Token
 
 from elasticc.models import BrokerClassifier
@@ -123,7 +124,7 @@ def test_module_use_and_async(live_server_url, account, tmp_path):
     assert client.returncode == 0, stderr
     assert "finished" in stderr and f"results written to {out}" in stderr
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["g", "twice"] and len(rows) == 5001 and rows[-1] == ["5000", "10000"]
+    assert rows[0] == ["", "g", "twice"] and len(rows) == 5001 and rows[-1] == ["4999", "5000", "10000"]
 
     # a failing long query: the client reports the server's error
     with pytest.raises(module.TomError, match="permission denied"):
@@ -131,3 +132,14 @@ def test_module_use_and_async(live_server_url, account, tmp_path):
         runner = start_runner(runner_env(), "--exit-when-idle")
         runner.communicate(timeout=120)
         tom.wait(queryid, first_interval=0.2)
+
+    # a long query to ECSV: astropy reads it back with the units of the columns it knows
+    queryid = tom.submit('SELECT 1.5::real AS "psFlux", 60000.25::float8 AS "midPointTai"', fmt="ecsv")
+    runner = start_runner(runner_env(), "--exit-when-idle")
+    runner.communicate(timeout=120)
+    tom.wait(queryid, first_interval=0.2)
+    table = Table.read(tom.download(queryid, tmp_path / "units.ecsv"), format="ascii.ecsv")
+    assert [(c, str(table[c].unit), table[c][0]) for c in table.colnames] == [
+        ("psFlux", "nJy", 1.5),
+        ("midPointTai", "d", 60000.25),
+    ]

@@ -74,8 +74,10 @@ def test_grants_follow_the_rules():
     exactly elasticc_*, and neither any other relation (auth, sessions, tokens, long queries,
     brokermetrics, ...), nor anything but SELECT."""
     ro, admin = readable("elasticc_ro"), readable("elasticc_admin_ro")
-    elasticc = relations(r"elasticc\_%%")
-    assert ro == relations(r"elasticc\_broker%%") | TAXONOMY
+    elasticc = relations(r"elasticc\_%%") | relations(r"elasticc2\_%%")
+    assert ro == relations(r"elasticc\_broker%%") | TAXONOMY | set(roles.ELASTICC_BROKER_VIEWS) | set(
+        roles.ELASTICC2_PUBLIC
+    )
     assert admin == elasticc
     others = relations() - elasticc
     assert {"auth_user", "authtoken_token", "django_session", "sqlquery_longquery"} <= others
@@ -183,25 +185,76 @@ def test_migrate_sets_the_passwords_when_the_secrets_are_configured(settings):
         one("ALTER ROLE elasticc_admin_ro PASSWORD NULL")
 
 
-def test_advisory_locks_are_the_sites_alone(caplog):
-    """grant_readonly takes the advisory-lock functions from PUBLIC when it runs as a superuser;
-    run by a role that cannot, it says so instead of pretending."""
+def test_functions_and_languages_are_the_sites_alone(caplog):
+    """grant_readonly, as a superuser, takes from PUBLIC: advisory locks, large-object and WAL-message
+    writes, other sessions' queries and their cancelling, and the languages of DO blocks and
+    functions; the site's role keeps them. Run by a role that cannot, it says so instead of pretending."""
     site = one("SELECT current_user")[0][0]
-    for role in roles.ROLES:
-        assert one("SELECT has_function_privilege(%s, 'pg_advisory_lock(bigint)', 'EXECUTE')", [role]) == [(False,)]
-    assert one("SELECT has_function_privilege(%s, 'pg_try_advisory_lock(bigint)', 'EXECUTE')", [site]) == [(True,)]
+    refused = [  # by name: every overload (their arguments differ between PostgreSQL majors)
+        "pg_advisory_lock",
+        "lo_create",
+        "lo_from_bytea",
+        "pg_logical_emit_message",
+        "pg_stat_get_activity",
+        "pg_cancel_backend",
+        "pg_terminate_backend",
+    ]
 
-    # Back to PostgreSQL's default, then checked by a role that may not revoke.
+    def may_call(role, name):
+        return one(
+            "SELECT bool_or(has_function_privilege(%s, p.oid, 'EXECUTE')) FROM pg_proc p "
+            "WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname = %s",
+            [role, name],
+        )[0][0]
+
+    for role in roles.ROLES:
+        for function in refused:
+            assert may_call(role, function) is False, function
+        for language in roles.LANGUAGES:
+            assert one("SELECT has_language_privilege(%s, %s, 'USAGE')", [role, language]) == [(False,)], language
+    for function in refused:
+        assert may_call(site, function) is True, function
+    assert one("SELECT has_function_privilege('pg_signal_backend', 'pg_cancel_backend(integer)', 'EXECUTE')") == [
+        (True,)
+    ]
+    assert one("SELECT has_function_privilege('pg_read_all_stats', 'pg_stat_get_activity(integer)', 'EXECUTE')") == [
+        (True,)
+    ]
+
+    # Back to PostgreSQL's defaults, then checked by a role that may not revoke.
     one("GRANT EXECUTE ON FUNCTION pg_advisory_lock(bigint) TO PUBLIC")
+    one("GRANT EXECUTE ON FUNCTION lo_create(oid) TO PUBLIC")
+    one("GRANT USAGE ON LANGUAGE plpgsql TO PUBLIC")
     one("CREATE ROLE tom_desc_not_super NOSUPERUSER")
     one("SET ROLE tom_desc_not_super")
     try:
         with caplog.at_level("WARNING", logger="sqlquery.roles"):
-            assert roles.restrict_advisory_locks(connection) is False
+            assert roles.restrict_functions(connection) is False
+            assert roles.restrict_languages(connection) is False
     finally:
         one("RESET ROLE")
-    assert "elasticc_admin_ro, elasticc_ro may take advisory locks" in caplog.text
+    assert "elasticc_ro may take advisory locks" in caplog.text
+    assert "elasticc_admin_ro may write large objects" in caplog.text
+    assert "elasticc_ro may write functions and DO blocks in plpgsql" in caplog.text
     assert one("SELECT has_function_privilege('elasticc_ro', 'pg_advisory_lock(bigint)', 'EXECUTE')") == [(True,)]
 
-    assert roles.restrict_advisory_locks(connection) is True  # as the superuser again
-    assert one("SELECT has_function_privilege('elasticc_ro', 'pg_advisory_lock(bigint)', 'EXECUTE')") == [(False,)]
+    assert roles.restrict_functions(connection) is True  # as the superuser again
+    assert roles.restrict_languages(connection) is True
+    assert one("SELECT has_function_privilege('elasticc_ro', 'lo_create(oid)', 'EXECUTE')") == [(False,)]
+
+
+def test_temp_file_limit_is_set_on_the_roles(settings, caplog):
+    """temp_file_limit is a superuser setting: set on the roles, no query can raise it."""
+    for role in roles.ROLES:
+        config = one("SELECT rolconfig FROM pg_roles WHERE rolname = %s", [role])[0][0]
+        assert f"temp_file_limit={settings.SQLQUERY_TEMP_FILE_MB}MB" in config, config
+    one("ALTER ROLE elasticc_ro RESET temp_file_limit")
+    one("CREATE ROLE tom_desc_not_super NOSUPERUSER")
+    one("SET ROLE tom_desc_not_super")
+    try:
+        with caplog.at_level("WARNING", logger="sqlquery.roles"):
+            assert roles.limit_temp_files(connection) is False
+    finally:
+        one("RESET ROLE")
+    assert "elasticc_ro lack temp_file_limit" in caplog.text
+    assert roles.limit_temp_files(connection) is True

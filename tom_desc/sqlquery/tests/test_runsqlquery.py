@@ -20,10 +20,10 @@ def answer(response) -> dict:
 
 
 def test_answers_spanning_several_chunks_are_whole_json(plain_user):
-    """The rows arrive from PostgreSQL in chunks of FETCH_CHUNK and are encoded chunk by chunk."""
-    from sqlquery.runner import FETCH_CHUNK
+    """The rows arrive from PostgreSQL in chunks of MAX_CHUNK_ROWS and are encoded chunk by chunk."""
+    from sqlquery.sizing import MAX_CHUNK_ROWS
 
-    n = 2 * FETCH_CHUNK + 345
+    n = 2 * MAX_CHUNK_ROWS + 345
     status, body = run_sql(login(plain_user), "SELECT g, 'r' || g AS s FROM generate_series(1, %(n)s) g", {"n": n})
     assert status == 200 and body["status"] == "ok"
     assert body["rows"] == [{"g": g, "s": f"r{g}"} for g in range(1, n + 1)]
@@ -121,33 +121,51 @@ def test_row_limit_is_exact(plain_user, settings):
     status, body = run_sql(client, "SELECT g FROM generate_series(1, 5) g")
     assert (status, len(body["rows"])) == (200, 5)
     status, body = run_sql(client, "SELECT g FROM generate_series(1, 6) g")
-    assert status == 400 and "more than 5 rows" in body["error"] and "/db/submitsqlquery/" in body["error"]
+    assert status == 200 and body["status"] == "error"
+    assert "more than 5 rows" in body["error"] and "/db/submitsqlquery/" in body["error"]
 
 
 @pytest.mark.parametrize(
     "body, message",
     [
-        ({}, '"query" must be'),
-        ({"query": ""}, '"query" must be'),
-        ({"query": 42}, '"query" must be'),
-        ({"query": ["SELECT 1", 7]}, '"query" must be'),
-        ({"query": "SELECT 1", "subdict": "x"}, '"subdict" must be'),
-        ({"query": ["SELECT 1", "SELECT 2"], "subdict": [{}]}, "has 1 entries but there are 2 queries"),
-        ([1, 2], "must be a JSON object"),
+        ({}, "POST data must include 'query'"),
+        ({"query": ""}, "query is empty"),
+        ({"query": 42}, "query must be either a list of strings or a string"),
+        ({"query": {"oops": "oops"}}, "query must be either a list of strings or a string"),
+        ({"query": ["SELECT 1", 7]}, "queries must all be strings"),
+        ({"query": "SELECT 1", "subdict": "x"}, "subdict must be either a list of dicts or a dict"),
+        ({"query": ["SELECT 1", "SELECT 2"], "subdict": [{}]}, "number of queries and subdicts must match"),
+        (
+            {"query": "SELECT %(id)s", "subdict": [{"id": 1}, {"foo": "bar"}]},
+            "number of queries and subdicts must match",
+        ),
+        ({"query": ["SELECT 1"], "subdict": [{}, 5]}, "subdicts must all be dicts"),
+        ({"queries": "SELECT 1"}, "queries must be a list"),
+        ({"query": "SELECT 1", "queries": ["SELECT 2"]}, "either 'query' or 'queries'"),
+        ({"query": "SELECT 1", "format": "csv"}, "Unknown return format 'csv'"),
+        ([1, 2], "POST data must include 'query'"),
         ({"query": "SELEC 1"}, "syntax error"),
         ({"query": "SELECT %(missing)s", "subdict": {"other": 1}}, "missing"),
         ({"query": "SELECT 1/0"}, "division by zero"),
+        ({"query": "SELECT %(x)s::text", "subdict": {"x": {"a": 1}}}, "is a JSON object"),
+        # a statement before the last one with a parameter it cannot use is an error, not skipped
+        ({"query": ["SELECT %(x)d", "SELECT 1"], "subdict": [{"x": 1}, {}]}, "cannot use the parameters"),
+        ({"query": ["SELECT %(x)s AS a", "SELECT 1"], "subdict": [{"x": [1, "a"]}, {}]}, "cannot use the parameters"),
+        ({"query": ["SELECT %(x)s::int AS a", "SELECT 1"], "subdict": [{"y": 1}, {}]}, "cannot use the parameters"),
+        ({"query": "SELECT 1 AS one\x00; SELECT 2"}, "NUL character (\\u0000) at position 16"),
     ],
 )
-def test_malformed_bodies_and_sql_errors_are_json_400(plain_user, body, message):
+def test_bad_bodies_and_sql_errors_are_200_with_status_error(plain_user, body, message):
+    """The original's contract: HTTP 200, {"status": "error", "error": ...} starting with its texts."""
     response = post_json(login(plain_user), "/db/runsqlquery/", body)
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert response.json()["status"] == "error" and message in response.json()["error"], response.json()
 
 
 def test_invalid_json_is_a_400(plain_user):
     response = login(plain_user).post("/db/runsqlquery/", data="{not json", content_type="application/json")
     assert response.status_code == 400 and response.json()["status"] == "error"
+    assert response.json()["error"].startswith("JSON parse error - ")  # the site-wide parser's words
 
 
 def test_anonymous_gets_json_401():
@@ -203,7 +221,7 @@ def test_truth_tables_admin_only(plain_user, admin_user, django_user_model):
         status, body = run_sql(login(user), 'SELECT "diaObjectId", gentype FROM elasticc_diaobjecttruth')
         assert (status, body["rows"]) == (200, [{"diaObjectId": 42, "gentype": 10}])
     status, body = run_sql(login(plain_user), 'SELECT "diaObjectId" FROM elasticc_diaobjecttruth')
-    assert status == 400 and "permission denied" in body["error"]
+    assert status == 200 and body["status"] == "error" and "permission denied" in body["error"]
     for user in (plain_user, admin_user):  # the broker tables are everyone's
         status, body = run_sql(login(user), 'SELECT "brokerName" FROM elasticc_brokerclassifier')
         assert (status, body["rows"]) == (200, [{"brokerName": "b"}])
@@ -224,13 +242,16 @@ def test_times_are_utc(plain_user):
 
 
 def test_streamed_answer_is_the_bytes_of_one_dumps():
-    """The answer encoded chunk by chunk equals one dumps() of the whole, for every kind of value."""
+    """The answer encoded chunk by chunk equals one dumps() of the whole, for every kind of value,
+    in both shapes (format 0: rows, format 1: a list per column)."""
     import decimal
     import uuid
 
     from sqlquery import encoding as enc
     from sqlquery.encoding import dumps
-    from sqlquery.runner import Columns, encode_rows
+    from sqlquery.request import COLUMNS, ROWS
+    from sqlquery.sizing import Columns
+    from sqlquery.sync import collect
 
     utc = dt.UTC
     names = ["i", "f", "r", "t", "t", "n", "ts", "d", "b", "u", "raw", "j", "arr", "naive", "span", "100%", 'q"k']
@@ -277,12 +298,34 @@ def test_streamed_answer_is_the_bytes_of_one_dumps():
             )
         )
     chunks = [rows[:1000], [], rows[1000:1001], rows[1001:]]
-    streamed = b"".join(encode_rows(Columns(names, oids), [list(c) for c in chunks]))
-    assert streamed == dumps({"status": "ok", "rows": [dict(zip(names, row)) for row in rows]})
-    assert b"".join(encode_rows(Columns(names, oids), [])) == b'{"status":"ok","rows":[]}'
-    assert b"".join(encode_rows(Columns([], []), [[(), ()]])) == b'{"status":"ok","rows":[{},{}]}'
+
+    def answer(columns, chunks, shape):
+        return b"".join(collect(columns, iter([list(c) for c in chunks]), shape).pieces())
+
+    columns = Columns(names, oids)
+    assert answer(columns, chunks, ROWS) == dumps({"status": "ok", "rows": [dict(zip(names, row)) for row in rows]})
+    by_column = {name: [row[i] for row in rows] for i, name in enumerate(names)}  # a repeated name: the later
+    assert answer(columns, chunks, COLUMNS) == dumps({"status": "ok", "data": by_column})
+    assert answer(columns, [], ROWS) == b'{"status":"ok","rows":[]}'
+    assert answer(columns, [], COLUMNS) == dumps({"status": "ok", "data": {name: [] for name in names}})
+    assert answer(Columns([], []), [[(), ()]], ROWS) == b'{"status":"ok","rows":[{},{}]}'
 
 
 def test_rows_without_columns(plain_user):
     status, body = run_sql(login(plain_user), "SELECT FROM generate_series(1, 3)")
     assert (status, body["rows"]) == (200, [{}, {}, {}])
+
+
+def test_http_basic_authentication(django_user_model):
+    """The REST API's authentication classes, HTTP Basic included, serve /db/ too."""
+    import base64
+
+    django_user_model.objects.create_user("basic-sql", password="Basic-sql-pw-4417")
+    credentials = base64.b64encode(b"basic-sql:Basic-sql-pw-4417").decode()
+    response = Client().post(
+        "/db/runsqlquery/",
+        data=json.dumps({"query": "SELECT current_user AS u"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Basic {credentials}",
+    )
+    assert response.status_code == 200 and answer(response)["rows"] == [{"u": "elasticc_ro"}]

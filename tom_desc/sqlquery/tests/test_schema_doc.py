@@ -38,6 +38,23 @@ def test_block_lists_parents_with_types_and_who_reads_them():
     assert "diaObjectId* bigint," in block  # a key column, with its type, not null
     assert "z_final? float4," in block  # a nullable column
     assert all(len(line) <= schema_doc.WIDTH for line in block.splitlines() if not line.startswith("# ----"))
+    assert "# elasticc2_diaobjecttruth (elasticc_admin)" in block and "elasticc2_brokermessage_c" not in block
+    # the ppdb tables repeat the TOM-known tables' columns: named, not listed again
+    assert "# elasticc2_ppdbdiaobject (elasticc_admin)\n#   the columns of elasticc2_diaobject\n" in block
+    assert "hostgal_mag_{u,g,r,i,z,Y}? float4," in block  # six columns of one type, one item
+
+
+def test_columns_differing_after_the_last_underscore_are_grouped():
+    columns = [("mag_u", "? float4"), ("mag_g", "? float4"), ("mag_r", " float4"), ("snr", " float4")]
+    columns += [("mjd_first", " float8"), ("mjd_last", " float8"), ("z_final", "? float4"), ("z_final_err", "? float4")]
+    assert schema_doc._grouped(columns) == [
+        "mag_{u,g}? float4",  # mag_r may not be null: another type, another item
+        "mag_r float4",
+        "snr float4",
+        "mjd_{first,last} float8",
+        "z_final? float4",  # prefixes z and z_final differ
+        "z_final_err? float4",
+    ]
 
 
 def test_replace_block_keeps_the_rest_of_the_file():

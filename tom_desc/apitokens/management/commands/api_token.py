@@ -28,6 +28,8 @@ class Command(BaseCommand):
             user = User.objects.get(username=username)
         except User.DoesNotExist:
             raise CommandError(f"no user {username!r}") from None
+        if not revoke and tokens.is_placeholder(user):
+            raise CommandError(f"{username} is the placeholder for anonymous visitors; it never holds a token")
         if revoke:
             deleted = tokens.revoke(user)
             self.stdout.write(f"revoked the token of {username}" if deleted else f"{username} had no token")

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from elasticc.models import BrokerClassification, BrokerClassifier, BrokerMessage
-from elasticc.tests.api_data import T0, classification, make_user, store_messages
+from elasticc.tests.api_data import T0, classification, make_user, sent_alerts, store_messages
 
 
 @pytest.fixture
@@ -98,6 +98,7 @@ def test_filters(client, users):
 
 
 def test_put_one_message_stores_it_like_the_kafka_path(client, users):
+    sent_alerts(31)
     body = classification(31, millis=True, probs=((111, 0.25), (112, 0.75)))
     response = send(client, users["broker"], body)
     assert response.status_code == 201, response.content
@@ -116,6 +117,7 @@ def test_put_one_message_stores_it_like_the_kafka_path(client, users):
 
 @pytest.mark.parametrize("method", ["put", "post"])
 def test_a_list_and_resending_it_stores_nothing_new(client, users, method):
+    sent_alerts(41, 42)
     body = [classification(41, millis=True), classification(42, millis=True, classifier="Other")]
     first = send(client, users["broker"], body, method)
     assert first.status_code == 201 and first.json()["stored"] == 2
@@ -139,6 +141,7 @@ def test_a_list_and_resending_it_stores_nothing_new(client, users, method):
     ],
 )
 def test_a_bad_record_is_a_400_naming_the_field_and_nothing_is_stored(client, users, change, field):
+    sent_alerts(51, 52, 53)
     body = [classification(51, millis=True), classification(52, millis=True, **change), classification(53, millis=True)]
     response = send(client, users["broker"], body)
     assert response.status_code == 400
@@ -167,12 +170,14 @@ def test_malformed_bodies(client, users):
 
 
 def test_probability_rounded_to_the_real_column_like_avro(client, users):
+    sent_alerts(61)
     response = send(client, users["broker"], classification(61, millis=True, probs=((111, 1e-308), (112, 1.0))))
     assert response.status_code == 201
     assert sorted(BrokerClassification.objects.values_list("probability", flat=True)) == [0.0, 1.0]
 
 
 def test_only_brokers_may_send(client, users):
+    sent_alerts(71)
     response = send(client, users["user"], classification(71, millis=True))
     assert response.status_code == 403
     assert BrokerMessage.objects.count() == 0

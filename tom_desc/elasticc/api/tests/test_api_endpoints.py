@@ -28,7 +28,12 @@ def test_details_by_their_ids(client, data):
         "psFlux",
         "psFluxErr",
         "snr",
+        "ccdVisitId",  # the original's columns (null: SNANA has no such values)
+        "parentDiaSourceId",
+        "nobs",
+        "diaObject",  # the original's key of the object, equal to diaObjectId
     }
+    assert source["diaObject"] == source["diaObjectId"]
     assert client.get(f"/elasticc/diaforcedsource/{forced}/").json()["diaForcedSourceId"] == forced
     truth = client.get(f"/elasticc/diatruth/{src}/").json()
     assert truth["diaSourceId"] == src and truth["gentype"] == 10
@@ -71,7 +76,8 @@ def test_filters_by_object_and_time(client, data):
         ("diatruth", "diaSourceId"),
         ("diaalert", "alertId"),
     ):
-        rows = client.get(f"/elasticc/{table}/?diaObjectId={obj}").json()["results"]
+        shape = "&shape=rows" if table == "diaalert" else ""  # the alert rows, not the whole alerts
+        rows = client.get(f"/elasticc/{table}/?diaObjectId={obj}{shape}").json()["results"]
         assert rows and all(r["diaObjectId"] == obj for r in rows), table
         assert [r[key] for r in rows] == sorted(r[key] for r in rows)
     rows = client.get("/elasticc/diasource/?midPointTai__gte=60003&midPointTai__lte=60006").json()["results"]
@@ -85,15 +91,16 @@ def test_filters_by_object_and_time(client, data):
     assert client.get("/elasticc/diasource/?midPointTai__gte=nan").status_code == 400
     assert client.get("/elasticc/diasource/?diaObjectId=").status_code == 400
     # The same time window on forced sources and alerts, against the rows filtered here.
-    for table, key in (("diaforcedsource", "diaForcedSourceId"), ("diaalert", "alertId")):
-        everything = client.get(f"/elasticc/{table}/?limit=1000").json()
-        assert everything["next"] is None, table
+    # (The alert rows: shape=rows; the default list gives whole alerts.)
+    for listing, key in (("diaforcedsource/?", "diaForcedSourceId"), ("diaalert/?shape=rows&", "alertId")):
+        everything = client.get(f"/elasticc/{listing}limit=1000").json()
+        assert everything["next"] is None, listing
         times = sorted({r["midPointTai"] for r in everything["results"]})
         lo, hi = times[len(times) // 4], times[3 * len(times) // 4]
         want = sorted(r[key] for r in everything["results"] if lo <= r["midPointTai"] <= hi)
-        rows = client.get(f"/elasticc/{table}/?midPointTai__gte={lo}&midPointTai__lte={hi}&limit=1000").json()
-        assert want and len(want) < len(everything["results"]), table
-        assert sorted(r[key] for r in rows["results"]) == want, table
+        rows = client.get(f"/elasticc/{listing}midPointTai__gte={lo}&midPointTai__lte={hi}&limit=1000").json()
+        assert want and len(want) < len(everything["results"]), listing
+        assert sorted(r[key] for r in rows["results"]) == want, listing
 
 
 def test_errors_are_json(client, data):

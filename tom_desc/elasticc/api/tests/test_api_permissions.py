@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from elasticc.tests.api_data import classification, make_users, seed, store_messages
+from elasticc.tests.api_data import classification, make_users, seed, sent_alerts, store_messages
 
 ROLES = ["anonymous", "user", "broker", "admin"]
 ENDPOINTS = [
@@ -60,6 +60,7 @@ def world(db, client, settings):
     users = make_users()
     data = seed(n_objects=3)
     message_ids = store_messages([classification(data.sent_alert_ids[0])])
+    sent_alerts(*range(9_000_000, 9_000_000 + len(ENDPOINTS) * len(OPERATIONS)))  # what a broker may classify
     from elasticc.models import BrokerClassifier
 
     classifier_id = BrokerClassifier.objects.get().classifierId
@@ -132,7 +133,7 @@ def test_unsent_alert_detail_only_for_admins(world, client, role, status):
 def test_listing_unsent_alerts_only_for_admins(world, client, role, status):
     users, data, _ = world
     client.force_login(users[role])
-    response = client.get("/elasticc/diaalert/?sent=false")
+    response = client.get("/elasticc/diaalert/?sent=false&shape=rows")
     assert response.status_code == status
     if status == 200:
         assert sorted(r["alertId"] for r in response.json()["results"]) == sorted(data.unsent_alert_ids)

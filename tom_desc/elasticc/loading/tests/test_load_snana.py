@@ -6,7 +6,6 @@ FITS files with astropy.io.fits and the DUMP tables line by line.
 
 import io
 import shutil
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from devstack.pytest_plugin import REPO_DIR, require
+from elasticc.loading.tests.snana_sample import dump_rows as _dump_rows
+from elasticc.loading.tests.snana_sample import extract
+from elasticc.loading.tests.snana_sample import head_phot_pairs as _head_phot_pairs
 
 SAMPLE = REPO_DIR.parent / "shared" / "data" / "elasticc2_snana_sample.tar.bz2"
 FLUX_SCALE = 10 ** ((31.4 - 27.5) / 2.5)
@@ -32,29 +34,7 @@ def _sample_present():
 @pytest.fixture(scope="module")
 def sample_dir(tmp_path_factory) -> Path:
     """The sample tarball extracted (by the test, not by the loader)."""
-    root = tmp_path_factory.mktemp("snana-sample")
-    with tarfile.open(SAMPLE) as tar:
-        tar.extractall(root, filter="data")
-    return root
-
-
-def _head_phot_pairs(root: Path):
-    for head in sorted(root.rglob("*_HEAD.FITS.gz")):
-        yield head, head.with_name(head.name.replace("_HEAD.", "_PHOT."))
-
-
-def _dump_rows(root: Path) -> dict[int, dict[str, str]]:
-    rows = {}
-    for dump in root.rglob("*.DUMP"):
-        names = None
-        for line in dump.read_text().splitlines():
-            words = line.split()
-            if words[:1] == ["VARNAMES:"]:
-                names = words[1:]
-            elif words[:1] == ["SN:"]:
-                row = dict(zip(names, words[1:]))
-                rows[int(row["CID"])] = row
-    return rows
+    return extract(SAMPLE, tmp_path_factory.mktemp("snana-sample"))
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +98,7 @@ def test_directory_loads_same_as_tarball_and_alerts_are_unsent(sample_dir, expec
         # Every alert matches its source: same id, object and time.
         cur.execute('''SELECT count(*) FROM elasticc_diaalert a JOIN elasticc_diasource s
                        ON s."diaObjectId" = a."diaObjectId" AND s."diaSourceId" = a."diaSourceId"
-                       WHERE a."alertId" = s."diaSourceId" AND a."midPointTai" = s."midPointTai"''')
+                       WHERE a."alertId" = s."diaSourceId" AND a."alertMidPointTai" = s."midPointTai"''')
         assert cur.fetchone()[0] == expected["diaalert"]
         # Each source is also a forced source with the same id, time, band and flux.
         cur.execute('''SELECT count(*) FROM elasticc_diasource s JOIN elasticc_diaforcedsource f
@@ -203,11 +183,12 @@ def test_ids_flux_scaling_and_object_columns(sample_dir):
     dump = _dump_rows(sample_dir)[snid]
     with connection.cursor() as cur:
         cur.execute(
-            """SELECT gentype, non1a_index, libid, galid, peakmjd, zcmb, peakmag_y, nobs
+            """SELECT gentype, non1a_index, libid, galid, peakmjd, zcmb, "peakmag_Y", nobs,
+                      sim_template_index, galnmatch
                        FROM elasticc_diaobjecttruth WHERE "diaObjectId" = %s""",
             [snid],
         )
-        gentype, non1a, libid, galid, peakmjd, zcmb, peakmag_y, nobs = cur.fetchone()
+        gentype, non1a, libid, galid, peakmjd, zcmb, peakmag_y, nobs, template, galnmatch = cur.fetchone()
     assert (gentype, non1a, libid, galid, nobs) == (
         int(dump["GENTYPE"]),
         int(dump["NON1A_INDEX"]),
@@ -218,6 +199,39 @@ def test_ids_flux_scaling_and_object_columns(sample_dir):
     assert peakmjd == pytest.approx(float(dump["PEAKMJD"]))
     assert zcmb == pytest.approx(float(dump["ZCMB"]), rel=1e-6)
     assert peakmag_y == pytest.approx(float(dump["PEAKMAG_Y"]), rel=1e-6)
+    # The original's names: sim_template_index is the DUMP's NON1A_INDEX; this DUMP has no
+    # GALNMATCH, so galnmatch comes from the HEAD's HOSTGAL_NMATCH.
+    assert template == int(dump["NON1A_INDEX"])
+    assert "GALNMATCH" not in dump
+    head = _head_row(sample_dir, snid)
+    assert galnmatch == int(head["HOSTGAL_NMATCH"])
+
+
+def _head_row(root: Path, snid: int):
+    for head_path, _ in _head_phot_pairs(root):
+        table = fits.getdata(head_path, 1)
+        match = np.flatnonzero(np.char.strip(table["SNID"].astype("U")) == str(snid))
+        if len(match):
+            return table[int(match[0])]
+    raise AssertionError(f"SNID {snid} in no HEAD file")
+
+
+def test_columns_snana_lacks_stay_null(sample_dir):
+    """The original's columns that SNANA's files do not carry are NULL, not made up."""
+    load(sample_dir)
+    with connection.cursor() as cur:
+        cur.execute(
+            'SELECT count(*), count("ccdVisitId"), count("parentDiaSourceId"), count(nobs) FROM elasticc_diasource'
+        )
+        total, *filled = cur.fetchone()
+        assert total > 0 and filled == [0, 0, 0]
+        cur.execute(
+            'SELECT count(*), count("ccdVisitId"), count("totFlux"), count("totFluxErr") FROM elasticc_diaforcedsource'
+        )
+        total, *filled = cur.fetchone()
+        assert total > 0 and filled == [0, 0, 0]
+        cur.execute("SELECT count(hostgal_zphot_p50), count(hostgal2_zphot_p50) FROM elasticc_diaobject")
+        assert cur.fetchone() == (0, 0)  # no HOSTGAL_ZPHOT_P50 in these HEADs
 
 
 def _objects_of(head_path: Path) -> list[int]:
@@ -332,6 +346,53 @@ def test_dump_cut_at_a_line_break_is_named_and_nothing_of_its_pairs_loaded(sampl
 def test_missing_argument_is_named(tmp_path):
     with pytest.raises(CommandError, match=f"{tmp_path / 'nope.tar.bz2'}: no such file"):
         load(tmp_path / "nope.tar.bz2")
+
+
+def test_the_original_commands_flags_load_the_same(sample_dir, expected):
+    """`load_snana_fits -d DIR --do` with the original's fixed settings. (Its --ppdb chooses the
+    ELAsTiCC2 ppdb tables, as in the original: elasticc2/tests/test_loading.py.)"""
+    out = io.StringIO()
+    call_command(
+        "load_snana_fits",
+        "-d",
+        str(sample_dir),
+        "--do",
+        "-s",
+        "2023-04-01",
+        "-n",
+        "5",
+        "-z",
+        "27.5",
+        "-a",
+        "31.4",
+        "-m",
+        "100000",
+        "-p",
+        "4096",
+        "--no-progress",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    assert table_counts() == expected
+    with connection.cursor() as cur:
+        cur.execute('SELECT DISTINCT "simVersion" FROM elasticc_diaobject')
+        assert cur.fetchall() == [("2023-04-01",)]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--train"], "--train .* not supported here: there are no training tables"),
+        (["-z", "27"], "-z 27: this loader's SNANA zero point is fixed at 27.5"),
+        (["-m", "1000"], "-m 1000: this loader's id stride is fixed at 100000"),
+        (["-f", "x_HEAD.FITS.gz"], "-f .* not supported here: give the directories"),
+        ([], "give at least one directory or tarball"),
+    ],
+)
+def test_the_original_commands_other_flags_are_clear_errors(args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("load_snana_fits", *args, "--no-progress", stdout=io.StringIO(), stderr=io.StringIO())
+    assert table_counts()["diaobject"] == 0
 
 
 def test_truncated_tarball_keeps_only_whole_pairs(tmp_path, expected, sample_dir):

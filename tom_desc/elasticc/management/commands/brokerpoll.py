@@ -12,10 +12,20 @@ import logging
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from elasticc.stream import avro
-from elasticc.stream.brokerconfig import BrokerConfig, ConfigError, load_broker_configs
+from elasticc.management import original_flags
+from elasticc.stream import avro, brokertables
+from elasticc.stream.brokerconfig import (
+    DEFAULT_CAMPAIGN,
+    BrokerConfig,
+    ConfigError,
+    load_broker_configs,
+    parse_consumer_options,
+    topic_with_campaign,
+)
 from elasticc.stream.consumer import LIBRDKAFKA_LOG
-from elasticc.stream.poller import Poller, PollLoop
+from elasticc.stream.offsets import DatabaseOffsets
+from elasticc.stream.poller import Poller
+from elasticc.stream.pollloop import PollLoop
 from tom_desc.lib.stopping import StopFlag
 
 log = logging.getLogger("elasticc.brokerpoll")
@@ -29,8 +39,10 @@ class Command(BaseCommand):
         "restart stores every message exactly once. Undecodable or invalid messages go to the "
         "dead-letter table elasticc_brokerdeadletter. Stops cleanly on SIGTERM/SIGINT. "
         "Brokers come from --config (YAML or JSON, see tom_desc/elasticc/stream/brokers.example.yaml), "
-        "from --kafka-server/--topic/--group, or from the settings (KAFKA_BOOTSTRAP_SERVERS, "
-        "ELASTICC_FAKEBROKER_TOPIC)."
+        "from --kafka-server/--topic/--group, or from the settings (KAFKA_BOOTSTRAP_SERVERS, and the "
+        "fake broker's topics of both campaigns, ELASTICC_FAKEBROKER_TOPIC and ELASTICC2_FAKEBROKER_TOPIC). "
+        "Each topic names its campaign (elasticc or elasticc2): whose taxonomy its classIds must belong to "
+        "and whose tables its messages go to; one process serves both campaigns' topics."
     )
 
     def add_arguments(self, parser):
@@ -39,9 +51,33 @@ class Command(BaseCommand):
         parser.add_argument(
             "--topic",
             action="append",
-            help="topic to read (repeatable); a value starting with ^ is a regular expression",
+            help="topic to read (repeatable), CAMPAIGN:NAME to name its campaign (elasticc2:elasticc2-fakebroker), "
+            "else --campaign's; a name starting with ^ is a regular expression",
+        )
+        parser.add_argument(
+            "--campaign",
+            default=DEFAULT_CAMPAIGN,
+            choices=brokertables.names(),
+            help="campaign of the --topic values that name none (default %(default)s)",
         )
         parser.add_argument("--group", help="consumer group id (also the key of the offsets kept in the database)")
+        parser.add_argument(
+            "-g",
+            "--grouptag",
+            help="the original's flag: append -TAG to every broker's consumer group id (a separate set of offsets)",
+        )
+        parser.add_argument(
+            "-r",
+            "--reset",
+            action="store_true",
+            help="forget the stored offsets of the consumer groups and read every topic from its beginning "
+            "(what is stored already counts as duplicates); stop other pollers of the groups first",
+        )
+        for flag in ("--do-alerce", "--do-antares", "--do-fink", "--do-brahms", "--do-pitt", "--do-test"):
+            original_flags.refuse(parser, flag, reason="list the brokers to poll in --config", takes_value=False)
+        for flag in ("--alerce-topic-pattern", "--antares-topic", "--fink-topic", "--brahms-topic", "--pitt-topic"):
+            original_flags.refuse(parser, flag, reason="give each broker's topics in --config or with --topic")
+        original_flags.refuse(parser, "--pitt-project", "--test-topic", reason="use --config or --topic")
         parser.add_argument("--name", default="default", help="name of the broker given on the command line")
         parser.add_argument(
             "--schema",
@@ -91,27 +127,50 @@ class Command(BaseCommand):
                 return load_broker_configs(path)
             except (OSError, ConfigError, ValueError) as exc:
                 raise CommandError(f"broker config {path}: {exc}") from None
+        if options["topic"]:
+            campaigns = dict(topic_with_campaign(t, options["campaign"]) for t in options["topic"])
+        else:  # the fake broker of both campaigns (make run)
+            campaigns = {
+                settings.ELASTICC_FAKEBROKER_TOPIC: "elasticc",
+                settings.ELASTICC2_FAKEBROKER_TOPIC: "elasticc2",
+            }
         return [
             BrokerConfig(
                 name=options["name"],
                 bootstrap_servers=options["kafka_server"] or settings.KAFKA_BOOTSTRAP_SERVERS,
-                topics=options["topic"] or [settings.ELASTICC_FAKEBROKER_TOPIC],
+                topics=list(campaigns),
                 group_id=options["group"] or "tom_desc-brokerpoll",
                 schema=options["schema"],
                 assign=options["assign"],
+                campaign=options["campaign"],
+                campaigns=campaigns,
             )
         ]
 
-    def handle(self, *args, **options):
-        extra = self.consumer_options(options["consumer_option"])
-        try:
-            brokers = self.brokers(options)
+    @staticmethod
+    def tagged(brokers: list[BrokerConfig], tag: str | None) -> list[BrokerConfig]:
+        """The original's --grouptag: each group id with -TAG appended."""
+        if tag:
             for broker in brokers:
+                broker.group_id = f"{broker.group_id}-{tag}"
+        return brokers
+
+    def handle(self, *args, **options):
+        try:
+            extra = parse_consumer_options(options["consumer_option"])
+            brokers = self.tagged(self.brokers(options), options["grouptag"])
+            for broker in brokers:
+                broker.check_campaigns()
                 broker.consumer_settings(extra)
                 avro.load_schema(broker.schema)
         except (ConfigError, KeyError) as exc:
             raise CommandError(str(exc)) from None
 
+        if options["reset"]:
+            for group in sorted({b.group_id for b in brokers}):
+                log.info(
+                    "brokerpoll --reset: forgot %d stored offsets of group %s", DatabaseOffsets(group).forget(), group
+                )
         if options["verbosity"] < 3:
             LIBRDKAFKA_LOG.setLevel(logging.CRITICAL)
         stop = StopFlag().install()
@@ -139,14 +198,3 @@ class Command(BaseCommand):
         )
         if code:
             raise SystemExit(code)
-
-    @staticmethod
-    def consumer_options(items: list[str]) -> dict[str, str]:
-        """--consumer-option KEY=VALUE pairs as librdkafka settings."""
-        extra = {}
-        for item in items:
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise CommandError(f"--consumer-option {item!r}: expected KEY=VALUE")
-            extra[key.strip()] = value.strip()
-        return extra

@@ -72,6 +72,10 @@ class Session:
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        # What the Content-Security-Policy blocks (an inline script, eval, another host's file)
+        # Chromium reports on the console; every page must run under the policy untouched.
+        self.csp_violations: list[str] = []
+        self.page.on("console", self._console)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     def _route(self, route, request):
@@ -81,6 +85,10 @@ class Session:
             route.abort()
         else:
             route.continue_()
+
+    def _console(self, message):
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.csp_violations.append(message.text)
 
     def login(self, username: str):
         self.open("/accounts/login/")
@@ -93,6 +101,7 @@ class Session:
     def open(self, path: str):
         response = self.page.goto(self.base_url + path, wait_until="load")
         assert response is not None and response.status == 200, (path, response and response.status)
+        assert "script-src 'self'" in response.headers.get("content-security-policy", ""), path
         # Bootstrap from our own static files styles the navbar (unstyled it would be a plain list).
         assert self.page.eval_on_selector("nav.navbar", "e => getComputedStyle(e).position") == "fixed", path
         return self.page
@@ -103,6 +112,7 @@ class Session:
     def check(self):
         assert self.foreign == [], f"requests to other hosts: {self.foreign}"
         assert self.errors == [], f"JavaScript errors: {self.errors}"
+        assert self.csp_violations == [], f"blocked by the Content-Security-Policy: {self.csp_violations}"
 
     def close(self):
         self.context.close()

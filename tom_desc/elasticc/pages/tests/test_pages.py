@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 
 from elasticc.models import BrokerDeadLetter, BrokerPollStatus, DiaObject
 from elasticc.pages import search
@@ -138,8 +138,26 @@ def test_object_page(astronomer, case):
     assert f'href="/elasticc/brokers/{a}/"' in html
     assert "121 KN: 0.50" in html  # the latest message (alert 402) of classifier A
     assert "not sent" not in html
-    assert "not sent" in page(astronomer, "/elasticc/objects/1/")  # alert 102
     assert astronomer.get("/elasticc/objects/999/").status_code == 404
+
+
+LATEST_OF_102 = "113 II: 1.00"
+
+
+def test_unsent_alerts_only_for_elasticc_admin(client, astronomer, case):
+    """Alert 102 of object 1 is not sent: the REST API shows it to elasticc_admin only, and so
+    does the page (its id, source, MJD 61003.100, flux and S/N, and the message about it)."""
+    html = page(astronomer, "/elasticc/objects/1/")
+    assert 'id="alert-101"' in html
+    assert 'id="alert-102"' not in html and "not sent" not in html and "61003.100" not in html
+    assert LATEST_OF_102 not in html and "111 Ia: 0.70" in html  # classifier A's latest is about 101
+    for user in (User.objects.create_user("boss", password="x"), User.objects.create_superuser("root", password="x")):
+        if not user.is_superuser:
+            user.groups.add(Group.objects.get(name="elasticc_admin"))
+        client.force_login(user)
+        html = page(client, "/elasticc/objects/1/")
+        assert 'id="alert-101"' in html and 'id="alert-102"' in html and "not sent" in html
+        assert "61003.100" in html and LATEST_OF_102 in html
 
 
 def test_admins_see_truth_on_the_object_page(admin_client, case):

@@ -15,7 +15,8 @@ from confluent_kafka import Producer
 from django.db import connection
 
 from elasticc import taxonomy
-from elasticc.stream import avro
+from elasticc.stream import avro, brokertables
+from elasticc.stream.brokertables import quoted
 from tom_desc.lib.numbers import float32  # what an Avro float (and a PostgreSQL real) keeps
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
@@ -31,10 +32,18 @@ def database_url() -> str:
 
 
 def make_records(
-    n: int, classifiers: int = 3, classes_per_message: int = 4, first_alert: int = 1, seed: int = 0
+    n: int,
+    classifiers: int = 3,
+    classes_per_message: int = 4,
+    first_alert: int = 1,
+    seed: int = 0,
+    leaves: list[int] | None = None,
+    classifier_prefix: str = "clf",
 ) -> list[dict]:
+    """n records, `classifiers` classifiers taking turns on each alert; classIds drawn from
+    `leaves` (ELAsTiCC's exact classes unless given); diaSourceId = alertId * 10."""
     rng = random.Random(seed)
-    leaves = taxonomy.leaf_classids()
+    leaves = leaves or taxonomy.leaf_classids()
     t0 = datetime(2023, 10, 1, tzinfo=UTC)
     records = []
     for i in range(n):
@@ -50,10 +59,27 @@ def make_records(
                 "brokerIngestTimestamp": t0 + timedelta(seconds=alert + 1),
                 "brokerName": "TestBroker",
                 "brokerVersion": "1.0",
-                "classifierName": f"clf{i % classifiers}",
+                "classifierName": f"{classifier_prefix}{i % classifiers}",
                 "classifierParams": "",
                 "classifications": [{"classId": c, "probability": w / total} for c, w in zip(chosen, weights)],
             }
+        )
+    return records
+
+
+def with_alerts(records: list[dict], campaign: str = "elasticc") -> list[dict]:
+    """Insert the sent alerts `records` name (with their diaSourceId) in the campaign's alerts
+    table, as brokerpoll accepts only messages about sent alerts of this site
+    (elasticc/stream/admission.py); returns `records`."""
+    alerts = brokertables.get(campaign).alerts
+    pairs = sorted({(r["alertId"], r["diaSourceId"]) for r in records})
+    names = (alerts.alert_id, alerts.source_id, alerts.object_id, alerts.midpointtai, alerts.sent)
+    columns = ", ".join(quoted(c) for c in names)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {alerts.table} ({columns}) SELECT a, s, a, 60000, now() "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS p(a, s) ON CONFLICT DO NOTHING",
+            [[a for a, _ in pairs], [s for _, s in pairs]],
         )
     return records
 
@@ -142,10 +168,12 @@ def wait_for(predicate, timeout: float, interval: float = 0.1, what: str = "cond
 class BrokerPoll:
     """`python manage.py brokerpoll ...` as a real process against the test database."""
 
-    def __init__(self, args: list[str], name: str):
+    def __init__(self, args: list[str], name: str, env: dict[str, str] | None = None):
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.log_path = LOG_DIR / f"{name}.log"
-        env = dict(os.environ, DATABASE_URL=database_url(), PYTHONPATH=str(PROJECT_DIR), LOG_LEVEL="INFO")
+        env = dict(
+            os.environ, DATABASE_URL=database_url(), PYTHONPATH=str(PROJECT_DIR), LOG_LEVEL="INFO", **(env or {})
+        )
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # cached bytecode: restarts in ~2 s instead of ~6 s
         self.log_file = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(

@@ -42,24 +42,30 @@ def daily(lo: int, hi: int) -> list[float]:
     return [float(d) for d in range(lo, hi + 1)]
 
 
-def oracle(alert_pk: int) -> dict:
-    """The history rule written the slow, obvious way: ORM queries for one alert."""
+def oracle(alert_pk: int, history_days: float | None = None) -> dict:
+    """The history rule written the slow, obvious way: ORM queries for one alert.
+
+    The original's elasticc alerts (DiaAlert.reconstruct): every earlier source; forced points
+    strictly before the source from 30 days before the first source, an empty list within
+    half a day of it. With history_days, ELAsTiCC2's look-back limit on both lists.
+    """
     a = DiaAlert.objects.get(alertId=alert_pk)
     s = DiaSource.objects.get(diaObjectId=a.diaObjectId, diaSourceId=a.diaSourceId)
     srcs = DiaSource.objects.filter(diaObjectId=a.diaObjectId)
     first = srcs.order_by("midPointTai").first().midPointTai
-    prv = srcs.filter(midPointTai__lt=s.midPointTai, midPointTai__gte=s.midPointTai - 365)
-    forced = None
+    back = -math.inf if history_days is None else s.midPointTai - history_days
+    prv = srcs.filter(midPointTai__lt=s.midPointTai, midPointTai__gte=back)
+    forced = []
     if s.midPointTai - first > 0.5:
         forced = DiaForcedSource.objects.filter(
-            diaObjectId=a.diaObjectId, midPointTai__gte=first - 30, midPointTai__lte=s.midPointTai
+            diaObjectId=a.diaObjectId, midPointTai__gte=max(first - 30, back), midPointTai__lt=s.midPointTai
         )
     obj = DiaObject.objects.filter(diaObjectId=a.diaObjectId).first()
     return {
         "alertId": a.alertId,
         "diaSourceId": s.diaSourceId,
         "prv": sorted((x.midPointTai, x.diaSourceId) for x in prv),
-        "forced": None if forced is None else sorted((x.midPointTai, x.diaForcedSourceId) for x in forced),
+        "forced": sorted((x.midPointTai, x.diaForcedSourceId) for x in forced),
         "diaObjectId": obj.diaObjectId if obj else None,
     }
 
@@ -79,9 +85,7 @@ def summarize(alert: dict) -> dict:
         "alertId": alert["alertId"],
         "diaSourceId": alert["diaSource"]["diaSourceId"],
         "prv": [(x["midPointTai"], x["diaSourceId"]) for x in alert["prvDiaSources"]],
-        "forced": None
-        if alert["prvDiaForcedSources"] is None
-        else [(x["midPointTai"], x["diaForcedSourceId"]) for x in alert["prvDiaForcedSources"]],
+        "forced": [(x["midPointTai"], x["diaForcedSourceId"]) for x in alert["prvDiaForcedSources"]],
         "diaObjectId": alert["diaObject"]["diaObjectId"] if alert["diaObject"] else None,
     }
 
@@ -89,33 +93,57 @@ def summarize(alert: dict) -> dict:
 @pytest.mark.parametrize(
     "index, prv, forced",
     [
-        (0, [], None),  # the first source: no history
-        (1, [60000.0], None),  # 0.3 d after the first: no forced points
-        (2, [60000.0, 60000.3], None),  # exactly 0.5 d: still none ("more than")
-        (3, [60000.0, 60000.3, 60000.5], daily(59970, 60010)),  # first - 30 d .. the source, both ends in
-        (4, [60000.0, 60000.3, 60000.5, 60010.0], daily(59970, 60200)),
-        (5, [60000.0, 60000.3, 60000.5, 60010.0, 60200.0], daily(59970, 60365)),  # exactly 365 d back: in
-        (6, [60200.0, 60365.0], daily(59970, 60400)),  # older than 365 d: out
+        (0, [], []),  # the first source: no history, empty lists (not null)
+        (1, [60000.0], []),  # 0.3 d after the first: no forced points
+        (2, [60000.0, 60000.3], []),  # exactly 0.5 d: still none ("more than")
+        # first - 30 d is in; the forced point at the source's own time (60010) is not
+        (3, [60000.0, 60000.3, 60000.5], daily(59970, 60009)),
+        (4, [60000.0, 60000.3, 60000.5, 60010.0], daily(59970, 60199)),
+        (5, [60000.0, 60000.3, 60000.5, 60010.0, 60200.0], daily(59970, 60364)),
+        (6, [60000.0, 60000.3, 60000.5, 60010.0, 60200.0, 60365.0], daily(59970, 60399)),  # no look-back limit
     ],
 )
 def test_history_rule_on_hand_built_object(history_objects, index, prv, forced):
+    """The original's rule for its elasticc alerts (compat notes 5.1, DiaAlert.reconstruct)."""
     [alert] = alerts.build_alerts([alert_id(OBJ, index)])
     assert alert["alertId"] == alert_id(OBJ, index)
     assert alert["diaSource"]["diaSourceId"] == alert_id(OBJ, index)
     assert alert["diaSource"]["midPointTai"] == OBJ_TIMES[index]
     assert times(alert["prvDiaSources"]) == prv
     assert times(alert["prvDiaForcedSources"]) == forced
-    assert all(x["diaObjectId"] == OBJ for x in alert["prvDiaSources"] + (alert["prvDiaForcedSources"] or []))
+    assert all(x["diaObjectId"] == OBJ for x in alert["prvDiaSources"] + alert["prvDiaForcedSources"])
     assert alert["diaObject"]["diaObjectId"] == OBJ
     assert alert["diaObject"]["mwebv"] == 0.125 and alert["diaObject"]["hostgal_mag_Y"] == 22.5
+
+
+@pytest.mark.parametrize(
+    "index, prv, forced",
+    [
+        # exactly 365 d back: in; forced points from there on, not from first - 30 d
+        (5, [60000.0, 60000.3, 60000.5, 60010.0, 60200.0], daily(60000, 60364)),
+        (6, [60200.0, 60365.0], daily(60035, 60399)),  # older than 365 d: out, forced points too
+    ],
+)
+def test_history_days_applies_elasticc2_look_back(history_objects, index, prv, forced):
+    """history_days (the sender's --history-days) keeps the last N days of both lists."""
+    row = alerts.AlertRow(
+        *DiaAlert.objects.values_list("alertId", "diaObjectId", "diaSourceId", "midPointTai").get(
+            alertId=alert_id(OBJ, index)
+        )
+    )
+    with connection.cursor() as cursor:
+        [(_, alert)] = alerts.AlertAssembler(alertforms.DictForm(), history_days=365).assemble([row], cursor)
+    assert times(alert["prvDiaSources"]) == prv
+    assert times(alert["prvDiaForcedSources"]) == forced
+    assert summarize(alert) == oracle(alert_id(OBJ, index), history_days=365)
 
 
 def test_object_without_row_and_its_own_first_source(history_objects):
     first, second = alerts.build_alerts([alert_id(2002, 0), alert_id(2002, 1)])
     assert first["diaObject"] is None and second["diaObject"] is None
-    assert times(first["prvDiaSources"]) == [] and first["prvDiaForcedSources"] is None
+    assert times(first["prvDiaSources"]) == [] and first["prvDiaForcedSources"] == []
     assert times(second["prvDiaSources"]) == [60005.0]
-    assert times(second["prvDiaForcedSources"]) == [59975.0, 60004.0, 60006.0]
+    assert times(second["prvDiaForcedSources"]) == [59975.0, 60004.0]  # not 60006.0: the source's own time
 
 
 def test_batch_equals_oracle_and_single_builds(history_objects):
@@ -206,7 +234,7 @@ def test_real_sample_alerts_match_the_oracle():
         # Real columns arrive as the shortest decimal of the 4-byte value; Avro floats
         # carry the 4-byte value itself.
         assert same_within_float32(decode_with_reference(avro.encode_alert(alert)), alert)
-        with_forced += alert["prvDiaForcedSources"] is not None
+        with_forced += bool(alert["prvDiaForcedSources"])
     assert with_forced > 0
 
 
@@ -242,7 +270,7 @@ def test_sender_bytes_with_big_ids_and_long_histories():
     encoded = encoded_by_id(ids)
     built = alerts.build_alerts(ids)
     assert max(len(a["prvDiaSources"]) for a in built) == 79
-    assert max(len(a["prvDiaForcedSources"] or []) for a in built) > 100
+    assert max(len(a["prvDiaForcedSources"]) for a in built) > 100
     for alert in built:
         assert encoded[alert["alertId"]] == avro.encode_alert(alert)
 

@@ -17,6 +17,7 @@ from elasticc.stream.tests.brokerpoll_helpers import (
     produce,
     stored_rows,
     wait_for,
+    with_alerts,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -33,8 +34,8 @@ def test_broker_killed_and_restarted_brokerpoll_recovers(unique_name, n_before, 
     poller = None
     try:
         broker.create_topic(unique_name, partitions=2)
-        before = make_records(n_before, classifiers=2, first_alert=1)
-        after = make_records(n_after, classifiers=2, first_alert=10_000, seed=1)
+        before = with_alerts(make_records(n_before, classifiers=2, first_alert=1))
+        after = with_alerts(make_records(n_after, classifiers=2, first_alert=10_000, seed=1))
         produce(broker.bootstrap_servers, unique_name, encode_all(before))
         poller = BrokerPoll(
             [

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from elasticc.stream.brokerconfig import BrokerConfig, ConfigError, load_broker_configs
+from elasticc.stream.brokerconfig import BrokerConfig, ConfigError, load_broker_configs, topic_with_campaign
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "brokers.example.yaml"
 
@@ -23,10 +23,13 @@ def test_example_file_parses(monkeypatch):
     assert (fake.name, fake.bootstrap_servers, fake.topics, fake.group_id) == (
         "fakebroker",
         "127.0.0.1:9092",
-        ["elasticc-fakebroker"],
+        ["elasticc-fakebroker", "elasticc2-fakebroker"],
         "tom_desc-brokerpoll",
     )
+    assert fake.campaign_of("elasticc-fakebroker") == "elasticc"
+    assert fake.campaign_of("elasticc2-fakebroker") == "elasticc2"
     assert pitt.topics == ["^elasticc-.*-classifications$"]
+    assert pitt.campaign_of("elasticc-fink-classifications") == "elasticc"
     settings = pitt.consumer_settings()
     assert settings["security.protocol"] == "SASL_SSL"
     assert settings["sasl.mechanism"] == "SCRAM-SHA-512"
@@ -128,3 +131,44 @@ def test_command_refuses_a_bad_config(tmp_path):
         call_command("brokerpoll", "--config", str(write(tmp_path, "brokers: 3")))
     with pytest.raises(CommandError, match="either"):
         call_command("brokerpoll", "--config", str(EXAMPLE), "--topic", "t")
+
+
+def test_each_topic_names_its_campaign(tmp_path):
+    text = (
+        "brokers:\n"
+        "  - name: a\n    bootstrap_servers: k\n    group_id: g\n    campaign: elasticc2\n"
+        "    topics: [plain, {topic: old, campaign: elasticc}, {pattern: 'e2-.*', campaign: elasticc2}]\n"
+        "  - {name: b, bootstrap_servers: k, group_id: h, topic_pattern: 'x-.*'}\n"
+    )
+    a, b = load_broker_configs(write(tmp_path, text))
+    assert a.topics == ["plain", "old", "^e2-.*"]
+    assert [a.campaign_of(t) for t in ("plain", "old", "e2-fink", "elsewhere")] == [
+        "elasticc2",
+        "elasticc",
+        "elasticc2",
+        "elasticc2",  # not configured: the broker's own campaign
+    ]
+    assert b.campaign_of("x-1") == "elasticc"  # no campaign anywhere: ELAsTiCC, as before
+
+
+@pytest.mark.parametrize(
+    "topics, message",
+    [
+        ("[{topic: t, campaign: elasticc3}]", "unknown campaign 'elasticc3'"),
+        ("[{topic: t, pattern: u}]", "a topic entry is a name, or a mapping"),
+        ("[{topic: t, colour: red}]", "a topic entry is a name, or a mapping"),
+    ],
+)
+def test_bad_topic_entries_are_refused(tmp_path, topics, message):
+    text = f"brokers:\n  - {{name: a, bootstrap_servers: k, group_id: g, topics: {topics}}}\n"
+    with pytest.raises(ConfigError, match=message):
+        load_broker_configs(write(tmp_path, text))
+
+
+def test_command_line_topics_name_their_campaign():
+    assert topic_with_campaign("elasticc2:elasticc2-fakebroker", "elasticc") == ("elasticc2-fakebroker", "elasticc2")
+    assert topic_with_campaign("plain", "elasticc2") == ("plain", "elasticc2")
+    assert topic_with_campaign("elasticc2:^e2-.*", "elasticc") == ("^e2-.*", "elasticc2")
+    assert topic_with_campaign("^(?:a|b)", "elasticc") == ("^(?:a|b)", "elasticc")  # a pattern's own colon
+    with pytest.raises(CommandError, match="invalid choice: 'elasticc3'"):
+        call_command("brokerpoll", "--campaign", "elasticc3", "--topic", "t")

@@ -16,6 +16,7 @@ from elasticc.stream.tests.brokerpoll_helpers import (
     produce,
     stored_rows,
     wait_for,
+    with_alerts,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -48,7 +49,7 @@ def test_kill_9_at_random_moments_stores_exactly_the_published_set(kafka_broker,
     """
     rng = random.Random(2024)
     kafka_broker.create_topic(unique_name, partitions=4)
-    records = make_records(50000, classifiers=5, classes_per_message=3)
+    records = with_alerts(make_records(50000, classifiers=5, classes_per_message=3))
     values = encode_all(records)
     malformed_at = set(range(250, len(values), 500))
     for i in malformed_at:
@@ -119,7 +120,7 @@ def test_three_pollers_in_one_group_share_the_topic(kafka_broker, unique_name):
     """Three processes in one consumer group; one of them is killed half-way and its
     partitions move to the others. Every message is stored exactly once."""
     kafka_broker.create_topic(unique_name, partitions=6)
-    records = make_records(12000, classifiers=3)
+    records = with_alerts(make_records(12000, classifiers=3))
     values = encode_all(records)
     keys = [str(r["alertId"]).encode() for r in records]
     args = [

@@ -15,7 +15,14 @@ from elasticc.models import BrokerDeadLetter, KafkaOffset
 from elasticc.stream.brokerconfig import BrokerConfig
 from elasticc.stream.offsets import DatabaseOffsets
 from elasticc.stream.poller import Poller
-from elasticc.stream.tests.brokerpoll_helpers import encode_all, expected_rows, make_records, produce, stored_rows
+from elasticc.stream.tests.brokerpoll_helpers import (
+    encode_all,
+    expected_rows,
+    make_records,
+    produce,
+    stored_rows,
+    with_alerts,
+)
 from tom_desc.lib.stopping import StopFlag
 
 pytestmark = [pytest.mark.kafka, pytest.mark.django_db(transaction=True)]
@@ -45,7 +52,7 @@ def poller(bootstrap: str, topic: str, group: str) -> Poller:
 def published(kafka_broker, unique_name):
     """60 messages on one partition; every tenth one (offsets 5, 15, ...) is not Avro."""
     kafka_broker.create_topic(unique_name, partitions=1)
-    records = make_records(60, classifiers=2)
+    records = with_alerts(make_records(60, classifiers=2))
     values = encode_all(records)
     bad = set(range(5, 60, 10))
     for i in bad:

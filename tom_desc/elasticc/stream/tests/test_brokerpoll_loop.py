@@ -6,8 +6,16 @@ import pytest
 
 from elasticc.models import BrokerDeadLetter, BrokerPollStatus
 from elasticc.stream.brokerconfig import BrokerConfig
-from elasticc.stream.poller import Poller, PollLoop
-from elasticc.stream.tests.brokerpoll_helpers import encode_all, expected_rows, make_records, produce, stored_rows
+from elasticc.stream.poller import Poller
+from elasticc.stream.pollloop import PollLoop
+from elasticc.stream.tests.brokerpoll_helpers import (
+    encode_all,
+    expected_rows,
+    make_records,
+    produce,
+    stored_rows,
+    with_alerts,
+)
 from tom_desc.lib.stopping import StopFlag
 
 pytestmark = [pytest.mark.kafka, pytest.mark.django_db(transaction=True)]
@@ -21,7 +29,7 @@ def engine(bootstrap: str, topic: str, stop: StopFlag) -> tuple[Poller, PollLoop
 
 def test_the_loop_stores_the_topic_and_exits_when_idle(kafka_broker, unique_name):
     kafka_broker.create_topic(unique_name, partitions=2)
-    records = make_records(30, classifiers=2)
+    records = with_alerts(make_records(30, classifiers=2))
     values = encode_all(records)
     values[11] = b"\x00not avro"
     produce(kafka_broker.bootstrap_servers, unique_name, values)
@@ -49,7 +57,7 @@ def test_the_loop_stores_the_topic_and_exits_when_idle(kafka_broker, unique_name
 
 def test_a_stop_flag_already_set_stops_the_loop_before_it_reads(kafka_broker, unique_name):
     kafka_broker.create_topic(unique_name, partitions=1)
-    produce(kafka_broker.bootstrap_servers, unique_name, encode_all(make_records(5)))
+    produce(kafka_broker.bootstrap_servers, unique_name, encode_all(with_alerts(make_records(5))))
     stop = StopFlag()
     stop.set()
     poller, loop = engine(kafka_broker.bootstrap_servers, unique_name, stop)

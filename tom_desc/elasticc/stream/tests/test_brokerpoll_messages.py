@@ -21,6 +21,7 @@ from elasticc.stream.tests.brokerpoll_helpers import (
     produce,
     stored_rows,
     wait_for,
+    with_alerts,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.django_db(transaction=True)]
@@ -34,12 +35,12 @@ def schemaless(record, schema_name):
 
 def test_malformed_messages_are_dead_lettered_and_the_good_ones_stored(kafka_broker, unique_name):
     kafka_broker.create_topic(unique_name, partitions=1)
-    good = make_records(6, classifiers=2)
+    good = with_alerts(make_records(6, classifiers=2))
     good_bytes = encode_all(good)
     rng = random.Random(5)
-    nan_record = dict(make_records(1, first_alert=900)[0])
+    nan_record = dict(with_alerts(make_records(1, first_alert=900))[0])
     nan_record["classifications"] = [{"classId": 111, "probability": math.nan}]
-    unknown_class = dict(make_records(1, first_alert=901)[0])
+    unknown_class = dict(with_alerts(make_records(1, first_alert=901))[0])
     unknown_class["classifications"] = [{"classId": 111, "probability": 0.5}, {"classId": 999, "probability": 0.5}]
     dia_source = {
         "diaSourceId": 1,
@@ -122,7 +123,7 @@ def test_malformed_messages_are_dead_lettered_and_the_good_ones_stored(kafka_bro
 
 def test_sigterm_finishes_the_batch_and_exits_0(kafka_broker, unique_name):
     kafka_broker.create_topic(unique_name, partitions=3)
-    records = make_records(30000, classifiers=3)
+    records = with_alerts(make_records(30000, classifiers=3))
     values = encode_all(records)
     keys = [str(r["alertId"]).encode() for r in records]
     poller = BrokerPoll(
@@ -179,8 +180,8 @@ def test_new_classifiers_on_the_fly_and_throughput_lag_heartbeat(kafka_broker, u
     partitions) and its messages stored; throughput and lag are logged; the heartbeat row
     says running while it polls."""
     kafka_broker.create_topic(unique_name, partitions=2)
-    first = make_records(40, classifiers=2)
-    late = make_records(30, classifiers=3, first_alert=5000, seed=3)
+    first = with_alerts(make_records(40, classifiers=2))
+    late = with_alerts(make_records(30, classifiers=3, first_alert=5000, seed=3))
     for r in late:
         r["classifierName"] = "late-" + r["classifierName"]
     produce(kafka_broker.bootstrap_servers, unique_name, encode_all(first))

@@ -30,7 +30,7 @@ class Command(BaseCommand):
             raise CommandError(f"{file} does not exist")
         text = file.read_text()
         block = schema_doc.schema_block(connection)
-        tables = block.count("\n# elasticc_")
+        tables = block.count("\n# elasticc_") + block.count("\n# elasticc2_")
         if schema_doc.current_block(text) == block:
             self.stdout.write(f"{file.name}: schema block is current ({tables} tables)")
             return

@@ -3,7 +3,12 @@
 (function () {
   "use strict";
   var BAND_COLOURS = { u: "#6f42c1", g: "#198754", r: "#dc3545", i: "#fd7e14", z: "#8b4513", Y: "#212529" };
-  var CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["toImage"] };
+  // The mode bar's camera saves the plot as a PNG (drawn locally: no request leaves the page).
+  var CONFIG = { responsive: true, displaylogo: false };
+
+  function config(filename) {
+    return Object.assign({ toImageButtonOptions: { format: "png", filename: filename, scale: 2 } }, CONFIG);
+  }
 
   function readJson(id) {
     var el = document.getElementById(id);
@@ -23,7 +28,7 @@
         type: "scatter", mode: "markers", name: band + " forced", legendgroup: band,
         x: s.mjd, y: s.flux, error_y: { type: "data", array: s.err, visible: true, thickness: 1, width: 0, color: colour(band) },
         marker: { color: colour(band), size: 4, opacity: 0.55 },
-        hovertemplate: "MJD %{x:.3f}<br>flux %{y:.1f}<extra>" + band + " forced</extra>"
+        hovertemplate: "MJD %{x:.3f}<br>flux %{y:.1f} nJy<extra>" + band + " forced</extra>"
       });
     });
     Object.keys(data.detections).forEach(function (band) {
@@ -33,16 +38,16 @@
         x: s.mjd, y: s.flux, customdata: s.id,
         error_y: { type: "data", array: s.err, visible: true, thickness: 1.5, width: 3, color: colour(band) },
         marker: { color: colour(band), size: 9, symbol: "circle", line: { color: "#000", width: 1 } },
-        hovertemplate: "MJD %{x:.3f}<br>flux %{y:.1f}<br>diaSource %{customdata}<extra>" + band + " detection</extra>"
+        hovertemplate: "MJD %{x:.3f}<br>flux %{y:.1f} nJy<br>diaSource %{customdata}<extra>" + band + " detection</extra>"
       });
     });
     Plotly.newPlot(target, traces, {
       margin: { t: 10, r: 10, b: 50, l: 70 },
-      xaxis: { title: { text: "MJD (midPointTai)" }, zeroline: false, tickformat: "~f" },
-      yaxis: { title: { text: "psFlux" } },
+      xaxis: { title: { text: data.axes.x }, zeroline: false, tickformat: "~f" },
+      yaxis: { title: { text: data.axes.y } },
       legend: { orientation: "h", y: -0.2 },
       hovermode: "closest"
-    }, CONFIG);
+    }, config(target.dataset.filename || "lightcurve"));
   }
 
   function drawClassifications() {
@@ -64,7 +69,7 @@
         yaxis: { title: { text: "probability" }, range: [0, 1.02] },
         legend: { orientation: "v" },
         hovermode: "closest"
-      }, CONFIG);
+      }, config(target.dataset.filename || "classifications"));
     }
     show(0);
     if (select) { select.addEventListener("change", function () { show(parseInt(select.value, 10)); }); }

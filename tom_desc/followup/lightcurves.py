@@ -1,0 +1,177 @@
+"""Light curves of TOM-known ELAsTiCC2 objects, as the original's ``ltcv`` and
+``gethottransients`` answered them, built by PostgreSQL as JSON text.
+
+Both routes answer ``{"status": "ok", "diaobject": X}`` where X holds, per object, its forced
+photometry (``elasticc2_diaforcedsource``, up to ``mjd_now`` when given) in one of three shapes:
+
+- format 0: ``[{"objectid", "ra", "dec", "photometry": {"mjd", "band", "flux", "fluxerr"},
+  "zp": 27.5, "redshift": -99, "sncode": -99}, ...]``
+- format 1: the same with ``mjd``, ``band``, ``flux``, ``fluxerr`` at the object's top level;
+- format 2: one object of parallel lists, ``{"objectid": [...], "ra": [...], ..., "mjd":
+  [[...], ...], ...}`` (with no objects: the same keys, empty lists).
+
+Objects in ascending id order, points in time order; an object with no forced point (up to
+``mjd_now``) is left out, as in the original. ``flux`` and ``fluxerr`` are the stored
+``psflux``/``psfluxerr`` (single precision) written as PostgreSQL writes a ``real``, the shortest
+decimal that reads back as the same float32 (683.8559): exactly the numbers the original sent,
+whose psycopg2 read that text. They are on the alert's zero point 31.4 (nJy), although ``zp``
+says 27.5, as it said there (docs/followup.md). ``redshift`` and ``sncode`` are the original's
+placeholders. With ``include_hostinfo`` each object also carries the 64 host-galaxy columns of
+``elasticc2_diaobject`` (``hostgal_*``, ``hostgal2_*``): scalars in formats 0 and 1, lists in
+format 2.
+
+Why PostgreSQL writes the JSON: a thousand light curves are tens of thousands of rows; building
+dicts in Python and encoding them costs several times the query (bench/bench_followup.py
+measures the route against one query fetching the same rows). Here the database aggregates
+each object's points into arrays and the objects into one JSON text, which the view sends as it
+is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+from elasticc2.models import DiaObject
+
+FORMATS = (0, 1, 2)
+ORIGINAL_ZP = 27.5  # what the original's answer says (the numbers are on 31.4: module doc)
+PLACEHOLDER = -99  # the original's redshift and sncode
+HOST_COLUMNS = tuple(f.column for f in DiaObject._meta.concrete_fields if f.column.startswith("hostgal"))
+# PostgreSQL functions take at most 100 arguments: json_build_object at most 50 pairs.
+PAIRS_PER_CALL = 40
+
+# The chosen objects' forced points, each object's points aggregated in time order (ties by id).
+# One index probe per chosen object, in its hash partition, on elasticc2_diaforced_obj_time,
+# (diaobject_id, midpointtai): the LATERAL subquery is what makes PostgreSQL probe (a semi-join
+# on the ids chose a scan of every partition, 4x slower for 1,000 objects of 100,000 and growing
+# with the table; bench/bench_followup.py). Points after mjd_now ('Infinity' when not given) are
+# left out; an object without points has NULL arrays and drops out, as in the original.
+LIGHT_CURVES_SQL = """
+WITH lc AS (
+    SELECT c.diaobject_id, p.mjd, p.band, p.flux, p.fluxerr
+    FROM ({chosen}) c
+    CROSS JOIN LATERAL (
+        SELECT array_agg(f.midpointtai ORDER BY f.midpointtai, f.diaforcedsource_id) AS mjd,
+               array_agg(f.filtername ORDER BY f.midpointtai, f.diaforcedsource_id) AS band,
+               array_agg(f.psflux ORDER BY f.midpointtai, f.diaforcedsource_id) AS flux,
+               array_agg(f.psfluxerr ORDER BY f.midpointtai, f.diaforcedsource_id) AS fluxerr
+        FROM elasticc2_diaforcedsource f
+        WHERE f.diaobject_id = c.diaobject_id AND f.midpointtai <= %(mjd_now)s
+    ) p
+    WHERE p.mjd IS NOT NULL
+)
+SELECT {answer} FROM lc JOIN elasticc2_diaobject o ON o.diaobject_id = lc.diaobject_id
+"""
+
+# ltcv: the objects asked for (each once).
+ASKED_SQL = "SELECT DISTINCT unnest(%(object_ids)s::bigint[]) AS diaobject_id"
+
+# gethottransients: objects with a detection (elasticc2_diasource) in [since, until], read from
+# elasticc2_diasource_time, (midpointtai), in each partition. The original's newest rule (an
+# older one took forced points with S/N >= 5).
+DETECTED_SQL = """
+    SELECT DISTINCT s.diaobject_id FROM elasticc2_diasource s
+    WHERE s.midpointtai >= %(since)s AND s.midpointtai <= %(until)s
+"""
+# ... of the given truth gentypes (cheat_gentypes; the truth is elasticc_admin's to read).
+DETECTED_OF_GENTYPES_SQL = """
+    SELECT DISTINCT s.diaobject_id FROM elasticc2_diasource s
+    JOIN elasticc2_diaobjecttruth t ON t.diaobject_id = s.diaobject_id AND t.gentype = ANY(%(gentypes)s::int[])
+    WHERE s.midpointtai >= %(since)s AND s.midpointtai <= %(until)s
+"""
+
+# Which known objects exist among ids asked for (the rest is an error naming them).
+KNOWN_SQL = "SELECT diaobject_id FROM elasticc2_diaobject WHERE diaobject_id = ANY(%(object_ids)s::bigint[])"
+
+
+@dataclass(frozen=True)
+class Shape:
+    return_format: int = 0
+    include_hostinfo: bool = False
+
+
+def _arguments(pairs: list[tuple[str, str]]) -> str:
+    return ", ".join(f"'{key}', {expression}" for key, expression in pairs)
+
+
+def _pairs(return_format: int, host: bool) -> list[tuple[str, str]]:
+    """(key, SQL expression) of one object, in the original's key order."""
+    arrays = [("mjd", "lc.mjd"), ("band", "lc.band"), ("flux", "lc.flux"), ("fluxerr", "lc.fluxerr")]
+    if return_format == 0:
+        arrays = [("photometry", f"json_build_object({_arguments(arrays)})")]
+    pairs = [
+        ("objectid", "o.diaobject_id"),
+        ("ra", "o.ra"),
+        ("dec", "o.decl"),
+        *arrays,
+        ("zp", str(ORIGINAL_ZP)),
+        ("redshift", str(PLACEHOLDER)),
+        ("sncode", str(PLACEHOLDER)),
+    ]
+    if host:
+        pairs += [(column, f"o.{column}") for column in HOST_COLUMNS]
+    return pairs
+
+
+def json_object_text(pairs: list[tuple[str, str]]) -> str:
+    """SQL for the text of a JSON object with these (key, expression) pairs, in order.
+
+    More than PAIRS_PER_CALL pairs are built by several json_build_object calls whose texts are
+    joined: each is ``{...}`` exactly (json, not jsonb, keeps the order and adds no space after
+    the brace), so dropping the last character of one and the first of the next joins them."""
+    calls = [
+        f"json_build_object({_arguments(pairs[i : i + PAIRS_PER_CALL])})::text"
+        for i in range(0, len(pairs), PAIRS_PER_CALL)
+    ]
+    if len(calls) == 1:
+        return calls[0]
+    middle = [f"left({calls[0]}, -1)", *(f"substr(left({c}, -1), 2)" for c in calls[1:-1]), f"substr({calls[-1]}, 2)"]
+    return "(" + " || ', ' || ".join(middle) + ")"
+
+
+def answer_sql(shape: Shape) -> str:
+    """The SELECT list that turns the joined rows (lc, o) into the answer's JSON text."""
+    pairs = _pairs(shape.return_format, shape.include_hostinfo)
+    if shape.return_format in (0, 1):
+        return f"'[' || coalesce(string_agg({json_object_text(pairs)}, ', ' ORDER BY o.diaobject_id), '') || ']'"
+    lists = [(key, f"coalesce(json_agg({expr} ORDER BY o.diaobject_id), '[]'::json)") for key, expr in pairs]
+    return json_object_text(lists)
+
+
+def light_curves_sql(chosen: str, shape: Shape) -> str:
+    return LIGHT_CURVES_SQL.format(chosen=chosen, answer=answer_sql(shape))
+
+
+def _run(sql: str, params: dict) -> bytes:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0].encode()
+
+
+def _until(mjd_now: float | None) -> float:
+    return float("inf") if mjd_now is None else mjd_now
+
+
+def known_objects(object_ids: list[int]) -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(KNOWN_SQL, {"object_ids": object_ids})
+        return {row[0] for row in cursor.fetchall()}
+
+
+def ltcv(object_ids: list[int], mjd_now: float | None, shape: Shape) -> bytes:
+    """The JSON text of the objects' light curves (the value of the answer's ``diaobject``)."""
+    return _run(light_curves_sql(ASKED_SQL, shape), {"object_ids": object_ids, "mjd_now": _until(mjd_now)})
+
+
+def hot_transients(since: float, mjd_now: float | None, shape: Shape, gentypes: list[int] | None = None) -> bytes:
+    """The JSON text of the light curves of the objects detected in [since, mjd_now]."""
+    chosen = DETECTED_SQL if gentypes is None else DETECTED_OF_GENTYPES_SQL
+    params = {"since": since, "until": _until(mjd_now), "mjd_now": _until(mjd_now), "gentypes": gentypes}
+    return _run(light_curves_sql(chosen, shape), params)
+
+
+def wrap(diaobject: bytes) -> bytes:
+    """The whole answer around the JSON text of ``diaobject``."""
+    return b'{"status": "ok", "diaobject": ' + diaobject + b"}"

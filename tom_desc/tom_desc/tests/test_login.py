@@ -1,0 +1,145 @@
+"""Logging in as the original DESC TOM's scripts do, through gunicorn: Django's failure wording,
+a lockout that answers 429, and every other password-checking route (/api/token-auth/, HTTP
+Basic) limited by the same lockout and closed to password-only access for two-factor accounts."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from allauth.mfa.models import Authenticator
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+
+from tom_desc.accounts import DJANGO_INVALID_LOGIN
+
+PASSWORD = "A-long-test-password-42"
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def no_lockouts():
+    """The lockout counters live in the cache, shared with gunicorn: start and end with none,
+    so that this module's failures never lock other tests out."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def victim():
+    return User.objects.create_user("victim", "victim@example.org", PASSWORD)
+
+
+def original_login(url: str, username: str, password: str) -> tuple[requests.Session, requests.Response]:
+    """What the original's tom_client.py and sql_query_tom_db.py do, step by step."""
+    rqs = requests.session()
+    rqs.get(f"{url}/accounts/login/", timeout=30)
+    res = rqs.post(
+        f"{url}/accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": rqs.cookies["csrftoken"]},
+        timeout=30,
+    )
+    return rqs, res
+
+
+def test_wrong_password_shows_djangos_wording(live_server_url, victim, no_lockouts):
+    rqs, res = original_login(live_server_url, "victim", "not-the-password")
+    assert res.status_code == 200
+    assert DJANGO_INVALID_LOGIN in res.text
+    assert "Please enter a correct" in res.text  # what the original's clients search for
+    assert "sessionid" not in rqs.cookies
+
+    rqs, res = original_login(live_server_url, "victim", PASSWORD)
+    assert res.status_code == 200 and "Please enter a correct" not in res.text
+    assert "sessionid" in rqs.cookies
+
+
+def test_locked_out_login_answers_429_and_tokens_keep_working(live_server_url, victim, no_lockouts):
+    token = Token.objects.get_or_create(user=victim)[0].key
+    statuses = [original_login(live_server_url, "victim", f"wrong-{i}")[1].status_code for i in range(6)]
+    assert statuses[:5] == [200] * 5 and statuses[5] == 429, statuses
+
+    rqs, res = original_login(live_server_url, "victim", PASSWORD)  # the right password, locked out
+    assert res.status_code == 429
+    assert "Too many failed login attempts" in res.text
+    assert int(res.headers["Retry-After"]) > 0
+    assert "sessionid" not in rqs.cookies
+    assert rqs.get(f"{live_server_url}/elasticc/diaobject/", timeout=30).status_code == 401
+
+    scripted = requests.get(
+        f"{live_server_url}/elasticc/diaobject/", headers={"Authorization": f"Token {token}"}, timeout=30
+    )
+    assert scripted.status_code == 200, scripted.text
+
+    cache.clear()  # the lockout has passed
+    rqs, res = original_login(live_server_url, "victim", PASSWORD)
+    assert res.status_code == 200 and "sessionid" in rqs.cookies
+
+
+def test_token_auth_guessing_is_locked_out(live_server_url, victim, no_lockouts):
+    """The review's attack: logged in as someone, 30 guesses at another account's password
+    through /api/token-auth/, then the right one."""
+    User.objects.create_user("attacker", password=PASSWORD)
+    rqs, _res = original_login(live_server_url, "attacker", PASSWORD)
+    assert "sessionid" in rqs.cookies
+    url = f"{live_server_url}/api/token-auth/"
+    headers = {"X-CSRFToken": rqs.cookies["csrftoken"]}
+    answers = [
+        rqs.post(url, data={"username": "victim", "password": f"guess-{i}"}, headers=headers, timeout=30)
+        for i in range(30)
+    ]
+    assert {a.status_code for a in answers[:5]} == {400}
+    assert {a.status_code for a in answers[5:]} == {429}
+    assert answers[-1].json()["code"] == "throttled"
+
+    right = rqs.post(url, data={"username": "victim", "password": PASSWORD}, headers=headers, timeout=30)
+    assert right.status_code == 429, right.text
+    assert "token" not in right.json()
+    assert int(right.headers["Retry-After"]) > 0
+    for key in Token.objects.filter(user__username="victim").values_list("key", flat=True):
+        assert key not in right.text
+
+    cache.clear()  # after the lockout the right password gives the token, as the toolkit's route did
+    ok = requests.post(url, json={"username": "victim", "password": PASSWORD}, timeout=30)
+    assert ok.status_code == 200, ok.text
+    assert ok.json() == {"token": Token.objects.get(user__username="victim").key}
+
+
+def test_login_page_failures_count_towards_the_token_route(live_server_url, victim, no_lockouts):
+    for i in range(5):
+        original_login(live_server_url, "victim", f"wrong-{i}")
+    res = requests.post(
+        f"{live_server_url}/api/token-auth/", data={"username": "victim", "password": PASSWORD}, timeout=30
+    )
+    assert res.status_code == 429
+
+
+def test_basic_auth_is_locked_out_too(live_server_url, victim, no_lockouts):
+    url = f"{live_server_url}/elasticc/diaobject/"
+    assert requests.get(url, auth=("victim", PASSWORD), timeout=30).status_code == 200
+    statuses = [requests.get(url, auth=("victim", f"guess-{i}"), timeout=30).status_code for i in range(8)]
+    assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}, statuses
+    locked = requests.get(url, auth=("victim", PASSWORD), timeout=30)
+    assert locked.status_code == 429 and locked.json()["code"] == "throttled"
+
+
+def test_two_factor_accounts_get_no_token_for_a_password(live_server_url, victim, no_lockouts):
+    Authenticator.objects.create(user=victim, type=Authenticator.Type.TOTP, data={"secret": "unused"})
+    res = requests.post(
+        f"{live_server_url}/api/token-auth/", data={"username": "victim", "password": PASSWORD}, timeout=30
+    )
+    assert res.status_code == 403
+    assert "two-factor" in res.json()["detail"] and "token" not in res.json()
+    basic = requests.get(f"{live_server_url}/elasticc/diaobject/", auth=("victim", PASSWORD), timeout=30)
+    assert basic.status_code == 401 and "two-factor" in basic.json()["detail"]
+    # a wrong password is still just wrong: nothing reveals that the account uses two factors
+    wrong = requests.post(
+        f"{live_server_url}/api/token-auth/", data={"username": "victim", "password": "nope"}, timeout=30
+    )
+    assert wrong.status_code == 400 and "two-factor" not in wrong.text
+
+
+def test_token_auth_needs_both_fields(live_server_url, no_lockouts):
+    res = requests.post(f"{live_server_url}/api/token-auth/", json={"username": ["x"]}, timeout=30)
+    assert res.status_code == 400 and res.json()["code"] == "invalid"
