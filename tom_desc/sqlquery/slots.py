@@ -9,7 +9,13 @@ the API would wait. So /db/runsqlquery/ and result downloads take two slots firs
 - one of this web server's SQLQUERY_SYNC_CONCURRENCY slots, kept below its worker count, so
   at least one worker of every server is always free for everything else.
 
-No slot free: HTTP 429 with Retry-After, at once, without waiting. The slots are PostgreSQL
+No slot free: HTTP 429 with Retry-After. A user who already holds all of their own slots
+gets it at once. A user whose request only found this server's slots taken waits for one up to
+SQLQUERY_SLOT_WAIT_MS (half a second by default) first: ordinary queries last milliseconds,
+so when one user keeps a slot busy with a long query, the others' short queries queue briefly
+for the remaining slot instead of colliding into 429s (bench/bench_clients.py measures it).
+The wait holds a worker, so it is short: the worker kept free for everything else is busy
+for at most that long. The slots are PostgreSQL
 advisory locks (pg_try_advisory_lock, two-key form, in namespaces of their own) held on the
 worker's own database connection, so they are shared by every worker process and every
 host, and a worker that dies (killed at its timeout, out of memory) lets go of its slots
@@ -20,6 +26,7 @@ away), not when the query ends: a slow reader holds a worker too.
 from __future__ import annotations
 
 import socket
+import time
 import zlib
 
 from django.conf import settings
@@ -29,6 +36,7 @@ USER_NAMESPACE = 7_061_003  # next to brokermetrics (7_061_001) and long-query c
 SERVER_NAMESPACE = 7_061_004
 SLOTS_PER_KEY = 64  # room for up to 64 slots under one user or server key
 RETRY_AFTER = 5  # seconds suggested to a client that got 429
+WAIT_STEP_S = 0.02  # how often a request waiting for a server slot tries again
 
 
 class Busy(Exception):
@@ -71,7 +79,7 @@ class Slot:
                 "user); wait for one to end, or submit long queries to /db/submitsqlquery/"
             )
         self.held.append((USER_NAMESPACE, key))
-        key = _try(SERVER_NAMESPACE, _server_key() * SLOTS_PER_KEY, settings.SQLQUERY_SYNC_CONCURRENCY)
+        key = self._server_slot()
         if key is None:
             self.release()
             raise Busy(
@@ -79,6 +87,15 @@ class Slot:
                 f"try again in a few seconds"
             )
         self.held.append((SERVER_NAMESPACE, key))
+
+    @staticmethod
+    def _server_slot() -> int | None:
+        """One of this server's slots, waiting up to SQLQUERY_SLOT_WAIT_MS for one to be free."""
+        base, count = _server_key() * SLOTS_PER_KEY, settings.SQLQUERY_SYNC_CONCURRENCY
+        deadline = time.monotonic() + settings.SQLQUERY_SLOT_WAIT_MS / 1000
+        while (key := _try(SERVER_NAMESPACE, base, count)) is None and time.monotonic() < deadline:
+            time.sleep(WAIT_STEP_S)
+        return key
 
     def release(self) -> None:
         while self.held:

@@ -136,6 +136,11 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "/accounts/login/"
+# The TOM Toolkit warns (tom_common.W003) when /accounts/login/ is not allauth's own view, lest a
+# plain Django login skip two-factor authentication. Ours is allauth's view with the original's
+# wording and a 429 on top (tom_desc/accounts.py), so the code challenge stays: see
+# tests/test_login.py::test_the_login_page_asks_two_factor_accounts_for_their_code.
+SILENCED_SYSTEM_CHECKS = ["tom_common.W003"]
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
@@ -329,6 +334,7 @@ SQLQUERY_TEMP_TABLE_MB = env_int("SQLQUERY_TEMP_TABLE_MB", 1024)  # temporary ta
 # SQL requests of one user at once: below the per-server slots, so one user never holds them all
 SQLQUERY_USER_CONCURRENCY = env_int("SQLQUERY_USER_CONCURRENCY", 1)
 SQLQUERY_SYNC_CONCURRENCY = env_int("SQLQUERY_SYNC_CONCURRENCY", 2)  # per web server; below its workers
+SQLQUERY_SLOT_WAIT_MS = env_int("SQLQUERY_SLOT_WAIT_MS", 500)  # wait for a server slot before 429 (sqlquery/slots.py)
 SQLQUERY_RUNNER_CONCURRENCY = env_int("SQLQUERY_RUNNER_CONCURRENCY", 2)  # long queries one runner runs at once
 SQLQUERY_LONG_RUNNING_PER_USER = env_int("SQLQUERY_LONG_RUNNING_PER_USER", 1)  # long queries of a user at once
 SQLQUERY_LONG_QUEUE_PER_USER = env_int("SQLQUERY_LONG_QUEUE_PER_USER", 20)  # queued + running per user

@@ -64,6 +64,38 @@ def test_sql_requests_leave_a_worker_free_and_answer_429_beyond_the_limits(users
         assert after.json() == {"status": "ok", "rows": [{"one": 1}]}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_request_that_finds_the_servers_slots_taken_waits_for_one(users):
+    """While two users' queries hold both server slots, a third user's query is neither refused
+    nor run: it waits (SQLQUERY_SLOT_WAIT_MS), and runs as soon as a slot is free."""
+    sessions = [token_session(user) for user in users]
+    results: dict = {}
+    with own_server(
+        workers=4, SQLQUERY_SYNC_CONCURRENCY=2, SQLQUERY_USER_CONCURRENCY=1, SQLQUERY_SLOT_WAIT_MS=60000
+    ) as (
+        url,
+        _process,
+    ):
+        with table_locked():
+            held = [in_thread(sessions[n], url, results, f"held-{n}") for n in range(2)]
+            waiting_queries(2)
+
+            def third():
+                results["third"] = sessions[2].post(
+                    f"{url}/db/runsqlquery/", json={"query": "SELECT 1 AS one"}, timeout=120
+                )
+
+            thread = threading.Thread(target=third, daemon=True)
+            thread.start()
+            thread.join(2)
+            assert "third" not in results, results["third"].text  # waiting for a slot, not refused
+            assert sessions[2].get(f"{url}/healthz", timeout=30).status_code == 200  # a worker is still free
+        for t in (*held, thread):
+            t.join(60)
+        assert results["third"].json() == {"status": "ok", "rows": [{"one": 1}]}, results["third"].text
+        assert all(results[f"held-{n}"].json()["status"] == "ok" for n in range(2))
+
+
 def wait_for(predicate, what: str, timeout: float = 90):
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -143,3 +143,15 @@ def test_two_factor_accounts_get_no_token_for_a_password(live_server_url, victim
 def test_token_auth_needs_both_fields(live_server_url, no_lockouts):
     res = requests.post(f"{live_server_url}/api/token-auth/", json={"username": ["x"]}, timeout=30)
     assert res.status_code == 400 and res.json()["code"] == "invalid"
+
+
+def test_the_login_page_asks_two_factor_accounts_for_their_code(live_server_url, victim, no_lockouts):
+    """The login page is allauth's view with the original's wording and a 429 on top (the TOM
+    Toolkit's check tom_common.W003 cannot see that): the right password of a two-factor account
+    leads to allauth's code challenge, not into the site."""
+    Authenticator.objects.create(user=victim, type=Authenticator.Type.TOTP, data={"secret": "unused"})
+    rqs, res = original_login(live_server_url, "victim", PASSWORD)
+    assert res.status_code == 200 and "/accounts/2fa/authenticate/" in res.url, res.url
+    assert rqs.get(f"{live_server_url}/elasticc/diaobject/", timeout=30).status_code == 401
+    page = rqs.get(f"{live_server_url}/targets/", timeout=30)
+    assert "/accounts/login/" in page.url  # still anonymous
