@@ -359,12 +359,25 @@ def test_the_queries_to_come_use_their_indexes_in_one_partition():
     # The sent rule for one object's sources: the object's partitions, the horizon index.
     tables, indexes = scans(plan_nodes(PpdbDiaSource.sent().filter(diaobject_id=obj)))
     assert tables == {source, alert}
-    assert f"{alert}_diaobject_id_midpointtai_idx" in indexes  # elasticc2_ppdbalert_horizon
+    # by indexes of those two partitions (elasticc2_ppdbalert_horizon, or another index of the
+    # partition when statistics left by earlier tests make the planner prefer it)
+    assert indexes and all(index.startswith((f"{source}_", f"{alert}_")) for index in indexes), indexes
     # The sender: unsent alerts up to a day, from the partial index of every partition.
     tables, indexes = scans(
         plan_nodes(PpdbAlert.objects.filter(alertsenttimestamp__isnull=True, midpointtai__lte=60003))
     )
-    assert indexes == {f"elasticc2_ppdbalert_p{p:02d}_midpointtai_idx" for p in range(16)}
+    # (each partition by an index: the partial unsent-by-time one, or on a small partition the
+    # planner may take the alertsenttimestamp one; never a sequential scan)
+    usable = {
+        f"elasticc2_ppdbalert_p{p:02d}_{i}" for p in range(16) for i in ("midpointtai_idx", "alertsenttimestamp_idx")
+    }
+    partitions = {index.split("_")[2] for index in indexes}
+    assert indexes <= usable and partitions == {f"p{p:02d}" for p in range(16)}, indexes
+    assert not [
+        n
+        for n in plan_nodes(PpdbAlert.objects.filter(alertsenttimestamp__isnull=True, midpointtai__lte=60003))
+        if n.get("Node Type") == "Seq Scan"
+    ]
     # Broker messages of an alert: each classifier's partition, by an alert_id index.
     tables, indexes = scans(plan_nodes(BrokerMessage.objects.filter(alert_id=data.alert_ids(sent=True)[0])))
     assert tables == {f"elasticc2_brokermessage_c{c}" for c in data.classifier_ids}
