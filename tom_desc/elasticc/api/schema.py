@@ -9,8 +9,19 @@ tom_desc/errors.py for 400, 401, 403 and 404.
 from __future__ import annotations
 
 from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
 
 ERROR_CODES = (400, 401, 403, 404)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error of the API (400, 401, 403, 404, 405, 500) has this JSON body."""
+
+    status = serializers.IntegerField()
+    code = serializers.CharField(help_text="Short machine-readable reason, e.g. not_found, invalid.")
+    detail = serializers.CharField()
+    field = serializers.CharField(required=False, help_text="The offending field of a 400, when there is one.")
+    errors = serializers.DictField(required=False, help_text="All validation messages of a 400, by field.")
 
 
 class ApiSchema(AutoSchema):
@@ -19,8 +30,6 @@ class ApiSchema(AutoSchema):
     def _get_response_bodies(self, direction="response"):
         # After any @extend_schema(responses=...) override, which replaces
         # get_response_serializers and so would drop errors added there.
-        from elasticc.api.serializers import ErrorSerializer
-
         responses = super()._get_response_bodies(direction)
         for code in map(str, ERROR_CODES):
             if code not in responses:

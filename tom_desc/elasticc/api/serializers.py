@@ -175,16 +175,6 @@ class OriginalMessageListSerializer(serializers.Serializer):
     brokermessages = OriginalMessageSerializer(many=True)
 
 
-class ErrorSerializer(serializers.Serializer):
-    """Every error of the API (400, 401, 403, 404, 405, 500) has this JSON body."""
-
-    status = serializers.IntegerField()
-    code = serializers.CharField(help_text="Short machine-readable reason, e.g. not_found, invalid.")
-    detail = serializers.CharField()
-    field = serializers.CharField(required=False, help_text="The offending field of a 400, when there is one.")
-    errors = serializers.DictField(required=False, help_text="All validation messages of a 400, by field.")
-
-
 # ------------------------------------------------------------------ wire-format shapes
 
 PRIMITIVES = {
