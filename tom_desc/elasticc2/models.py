@@ -349,7 +349,9 @@ class DiaSource(PostgresPartitionedModel, SourceColumns):
         db_table = "elasticc2_diasource"
         indexes = [
             *_per_object_indexes("elasticc2_diasource", "diasource_id"),
-            models.Index(fields=["midpointtai"], name="elasticc2_diasource_time"),
+            # diaobject_id included: "which objects were detected in this window" (gethottransients,
+            # the hot-transients page) is answered from the index alone.
+            models.Index(fields=["midpointtai"], include=["diaobject_id"], name="elasticc2_diasource_time"),
         ]
 
 

@@ -2,7 +2,8 @@
 ``gethottransients`` answered them, built by PostgreSQL as JSON text.
 
 Both routes answer ``{"status": "ok", "diaobject": X}`` where X holds, per object, its forced
-photometry (``elasticc2_diaforcedsource``, up to ``mjd_now`` when given) in one of three shapes:
+photometry (``elasticc2_diaforcedsource``, up to ``mjd_now`` when given; read from its per-object
+copy ``followup_lightcurve``, which PostgreSQL keeps) in one of three shapes:
 
 - format 0: ``[{"objectid", "ra", "dec", "photometry": {"mjd", "band", "flux", "fluxerr"},
   "zp": 27.5, "redshift": -99, "sncode": -99}, ...]``
@@ -42,34 +43,36 @@ HOST_COLUMNS = tuple(f.column for f in DiaObject._meta.concrete_fields if f.colu
 # PostgreSQL functions take at most 100 arguments: json_build_object at most 50 pairs.
 PAIRS_PER_CALL = 40
 
-# The chosen objects' forced points, each object's points aggregated in time order (ties by id).
-# One index probe per chosen object, in its hash partition, on elasticc2_diaforced_obj_time,
-# (diaobject_id, midpointtai): the LATERAL subquery is what makes PostgreSQL probe (a semi-join
-# on the ids chose a scan of every partition, 4x slower for 1,000 objects of 100,000 and growing
-# with the table; bench/bench_followup.py). Points after mjd_now ('Infinity' when not given) are
-# left out; an object without points has NULL arrays and drops out, as in the original.
+# The chosen objects' light curves from followup_lightcurve, each cut at mjd_now ('Infinity' when
+# not given): its times are sorted, so width_bucket (a binary search) counts the points at or
+# before mjd_now and the arrays are sliced to that many. An object without points there has no
+# row or a count of 0, and drops out, as in the original. Both lookups are LATERAL with OFFSET 0
+# so that PostgreSQL probes each table's key once per chosen object, in id order: left to
+# itself it hashed the chosen ids and read the whole light-curve table (in parallel), 2-3x
+# slower for a 30-day window (bench/bench_followup.py). Gathering the points from
+# elasticc2_diaforcedsource per object instead cost a probe and a sort an object, about 17 us.
 LIGHT_CURVES_SQL = """
 WITH lc AS (
-    SELECT c.diaobject_id, p.mjd, p.band, p.flux, p.fluxerr
-    FROM ({chosen}) c
+    SELECT c.diaobject_id, l.mjd, l.band, l.flux, l.fluxerr
+    FROM ({chosen} ORDER BY 1) c
     CROSS JOIN LATERAL (
-        SELECT array_agg(f.midpointtai ORDER BY f.midpointtai, f.diaforcedsource_id) AS mjd,
-               array_agg(f.filtername ORDER BY f.midpointtai, f.diaforcedsource_id) AS band,
-               array_agg(f.psflux ORDER BY f.midpointtai, f.diaforcedsource_id) AS flux,
-               array_agg(f.psfluxerr ORDER BY f.midpointtai, f.diaforcedsource_id) AS fluxerr
-        FROM elasticc2_diaforcedsource f
-        WHERE f.diaobject_id = c.diaobject_id AND f.midpointtai <= %(mjd_now)s
-    ) p
-    WHERE p.mjd IS NOT NULL
+        SELECT l.mjd[1:n.k] AS mjd, l.band[1:n.k] AS band, l.flux[1:n.k] AS flux, l.fluxerr[1:n.k] AS fluxerr
+        FROM followup_lightcurve l
+        CROSS JOIN LATERAL (SELECT width_bucket(%(mjd_now)s::float8, l.mjd) AS k) n
+        WHERE l.diaobject_id = c.diaobject_id AND n.k > 0
+        OFFSET 0
+    ) l
 )
-SELECT {answer} FROM lc JOIN elasticc2_diaobject o ON o.diaobject_id = lc.diaobject_id
+SELECT {answer} FROM lc
+CROSS JOIN LATERAL (SELECT * FROM elasticc2_diaobject o WHERE o.diaobject_id = lc.diaobject_id OFFSET 0) o
 """
 
 # ltcv: the objects asked for (each once).
 ASKED_SQL = "SELECT DISTINCT unnest(%(object_ids)s::bigint[]) AS diaobject_id"
 
 # gethottransients: objects with a detection (elasticc2_diasource) in [since, until], read from
-# elasticc2_diasource_time, (midpointtai), in each partition. The original's newest rule (an
+# elasticc2_diasource_time, (midpointtai) INCLUDE (diaobject_id), in each partition: the index
+# alone answers. The original's newest rule (an
 # older one took forced points with S/N >= 5).
 DETECTED_SQL = """
     SELECT DISTINCT s.diaobject_id FROM elasticc2_diasource s

@@ -20,6 +20,7 @@ Changes beside the original (none alters a column SQL reads):
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Now
 
@@ -91,3 +92,30 @@ class DiaObjectOfTarget(models.Model):
 
     class Meta:
         db_table = "elasticc2_diaobjectoftarget"
+
+
+class LightCurve(models.Model):
+    """Each TOM-known object's forced photometry as four arrays, in time order (ties by
+    ``diaforcedsource_id``): what ``ltcv`` and ``gethottransients`` answer with.
+
+    Why it exists: a 30-day window of hot transients at the campaign's density holds tens of
+    thousands of objects; gathering each one's points from ``elasticc2_diaforcedsource`` (an
+    index probe in its hash partition and a sort) cost about 17 µs an object, seconds for the
+    window. Read from here it is one key lookup and an array slice up to ``mjd_now``.
+
+    PostgreSQL keeps it (migration 0002): statement triggers on ``elasticc2_diaforcedsource``
+    rebuild the rows of the objects each INSERT, UPDATE, DELETE or COPY touched, in the same
+    transaction, and a TRUNCATE empties it; so every writer (the alert sender, a loader, a hand-
+    written INSERT) keeps it right without knowing of it. Not a foreign key to the object
+    table: the per-object tables take none. Not readable by the SQL roles (it repeats
+    ``elasticc2_diaforcedsource``).
+    """
+
+    diaobject_id = models.BigIntegerField(primary_key=True)
+    mjd = ArrayField(models.FloatField(), default=list)  # midpointtai, ascending
+    band = ArrayField(models.TextField(), default=list)  # filtername
+    flux = ArrayField(RealField(), default=list)  # psflux, nJy
+    fluxerr = ArrayField(RealField(), default=list)  # psfluxerr, nJy
+
+    class Meta:
+        db_table = "followup_lightcurve"
