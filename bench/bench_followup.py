@@ -3,7 +3,8 @@ gunicorn over HTTP, each against one SQL query fetching the same rows in the sam
 
 Synthetic TOM-known ELAsTiCC2 data (binary COPY, scaled by BENCH_SCALE): 1,000,000 objects,
 10,000,000 sources (10 per object) and 20,000,000 forced sources (20 per object) at scale 1.
-Objects begin uniformly over a survey of SURVEY_DAYS (3 years): an object's detections come
+Objects begin uniformly over a survey of SURVEY_DAYS (3 years), times to 1e-4 day as in the
+SNANA files (since 2026-12-02; before, full-precision doubles): an object's detections come
 every 4 days for 36 days from its start, its forced points every 4 days from 20 days before it
 for 80 days. So a 30-day window holds the detections of about (36 + 30) / 1095 = 6 % of the
 objects, whose light curves (up to ``mjd_now``, about 13 points each) make the answer; that
@@ -66,6 +67,15 @@ ORDER BY f.diaobject_id, f.midpointtai, f.diaforcedsource_id
 """
 
 
+def snana_mjd(mjd):
+    """Times as the campaign's SNANA files carry them, to 1e-4 day (60628.2638 in the real
+    sample): a float with all 17 digits would make the answers' MJDs twice as long as any real
+    light curve's."""
+    import numpy as np
+
+    return np.round(mjd, 4)
+
+
 def seed(url: str, n_objects: int) -> int:
     """COPY the synthetic survey into the TOM-known tables, a block of objects at a time;
     returns the rows written."""
@@ -103,7 +113,7 @@ def seed(url: str, n_objects: int) -> int:
                 [
                     Column("diasource_id", "int8", s_oid * 100 + s_i),
                     Column("diaobject_id", "int8", s_oid),
-                    Column("midpointtai", "float8", np.repeat(t0, SOURCES_PER_OBJECT) + CADENCE_DAYS * s_i),
+                    Column("midpointtai", "float8", snana_mjd(np.repeat(t0, SOURCES_PER_OBJECT) + CADENCE_DAYS * s_i)),
                     Column("filtername", "text", bands[s_i % 6]),
                     Column("ra", "float8", np.repeat(ra, SOURCES_PER_OBJECT)),
                     Column("decl", "float8", np.repeat(dec, SOURCES_PER_OBJECT)),
@@ -113,7 +123,7 @@ def seed(url: str, n_objects: int) -> int:
                 ],
             )
             f_oid, f_j = np.repeat(oid, FORCED_PER_OBJECT), np.tile(np.arange(FORCED_PER_OBJECT), n)
-            f_t = np.repeat(t0, FORCED_PER_OBJECT) - FORCED_LEAD_DAYS + CADENCE_DAYS * f_j + 0.01
+            f_t = snana_mjd(np.repeat(t0, FORCED_PER_OBJECT) - FORCED_LEAD_DAYS + CADENCE_DAYS * f_j + 0.01)
             written += copy_binary(
                 cur,
                 "elasticc2_diaforcedsource",

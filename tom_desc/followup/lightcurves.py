@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
+from psycopg.adapt import Loader
 
 from elasticc2.models import DiaObject
 
@@ -147,10 +148,19 @@ def light_curves_sql(chosen: str, shape: Shape) -> str:
     return LIGHT_CURVES_SQL.format(chosen=chosen, answer=answer_sql(shape))
 
 
+class _TextAsBytes(Loader):
+    """The answer's JSON text as PostgreSQL sent it (UTF-8 bytes): a hot-transients answer is tens
+    of MB, which decoding into a str and encoding back would copy twice for nothing."""
+
+    def load(self, data) -> bytes:
+        return bytes(data)
+
+
 def _run(sql: str, params: dict) -> bytes:
     with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("text", _TextAsBytes)  # this cursor only
         cursor.execute(sql, params)
-        return cursor.fetchone()[0].encode()
+        return cursor.fetchone()[0]
 
 
 def _until(mjd_now: float | None) -> float:
