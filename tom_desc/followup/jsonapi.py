@@ -24,12 +24,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 import dateutil.parser
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
@@ -215,7 +215,7 @@ class OriginalRoute(APIView):
 
     A subclass names the original's view (`original_name`, the prefix of its error texts), the
     keys it accepts, and answers in `answer(body, request)` with a dict (serialized like the
-    original's JsonResponse) or ready JSON bytes.
+    original's JsonResponse) or ready JSON bytes, or an iterator of JSON pieces (streamed).
     """
 
     permission_classes = [IsAuthenticated]
@@ -232,6 +232,8 @@ class OriginalRoute(APIView):
             return text_response(text, exc.status)
         if isinstance(result, bytes):
             return HttpResponse(result, content_type=JSON)
+        if isinstance(result, Iterator):  # JSON sent in pieces as it is made (lightcurves.py)
+            return StreamingHttpResponse(result, content_type=JSON)
         return json_response(result)
 
     def answer(self, body: Body, request):

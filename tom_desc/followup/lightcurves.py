@@ -23,13 +23,14 @@ format 2.
 
 Why PostgreSQL writes the JSON: a thousand light curves are tens of thousands of rows; building
 dicts in Python and encoding them costs several times the query (bench/bench_followup.py
-measures the route against one query fetching the same rows). Here the database aggregates
-each object's points into arrays and the objects into one JSON text, which the view sends as it
-is.
+measures the route against one query fetching the same rows). Here the database writes each
+object's JSON text (formats 0 and 1), which the view streams on as it arrives, or the whole
+format-2 answer, which it sends as it is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import connection
@@ -43,6 +44,8 @@ PLACEHOLDER = -99  # the original's redshift and sncode
 HOST_COLUMNS = tuple(f.column for f in DiaObject._meta.concrete_fields if f.column.startswith("hostgal"))
 # PostgreSQL functions take at most 100 arguments: json_build_object at most 50 pairs.
 PAIRS_PER_CALL = 40
+ROWS_PER_READ = 500  # objects fetched a round trip when streaming
+ROWS_PER_PIECE = 2000  # objects a piece of the response (about 1 MB)
 
 # The chosen objects' light curves from followup_lightcurve, each cut at mjd_now ('Infinity' when
 # not given): its times are sorted, so width_bucket (a binary search) counts the points at or
@@ -135,32 +138,68 @@ def json_object_text(pairs: list[tuple[str, str]]) -> str:
     return "(" + " || ', ' || ".join(middle) + ")"
 
 
+def streamed(shape: Shape) -> bool:
+    """Formats 0 and 1 are a list of objects: sent an object at a time as PostgreSQL writes them.
+    Format 2 (parallel lists) only exists whole, so it is one JSON text from the aggregate."""
+    return shape.return_format in (0, 1)
+
+
 def answer_sql(shape: Shape) -> str:
-    """The SELECT list that turns the joined rows (lc, o) into the answer's JSON text."""
+    """The SELECT list that turns the joined rows (lc, o) into JSON text: one object's for a
+    streamed shape, else the whole format-2 answer."""
     pairs = _pairs(shape.return_format, shape.include_hostinfo)
-    if shape.return_format in (0, 1):
-        return f"'[' || coalesce(string_agg({json_object_text(pairs)}, ', ' ORDER BY o.diaobject_id), '') || ']'"
+    if streamed(shape):
+        return json_object_text(pairs)
     lists = [(key, f"coalesce(json_agg({expr} ORDER BY o.diaobject_id), '[]'::json)") for key, expr in pairs]
     return json_object_text(lists)
 
 
 def light_curves_sql(chosen: str, shape: Shape) -> str:
-    return LIGHT_CURVES_SQL.format(chosen=chosen, answer=answer_sql(shape))
+    sql = LIGHT_CURVES_SQL.format(chosen=chosen, answer=answer_sql(shape))
+    return sql + "ORDER BY lc.diaobject_id\n" if streamed(shape) else sql
 
 
 class _TextAsBytes(Loader):
-    """The answer's JSON text as PostgreSQL sent it (UTF-8 bytes): a hot-transients answer is tens
-    of MB, which decoding into a str and encoding back would copy twice for nothing."""
+    """JSON text as PostgreSQL sent it (UTF-8 bytes): a hot-transients answer is tens of MB,
+    which decoding into a str and encoding back would copy twice for nothing."""
 
     def load(self, data) -> bytes:
         return bytes(data)
 
 
-def _run(sql: str, params: dict) -> bytes:
+def _answer(sql: str, params: dict, shape: Shape) -> bytes | Iterator[bytes]:
+    """The JSON text of ``diaobject``: whole for format 2, in pieces (``_stream``) otherwise."""
+    if streamed(shape):
+        return _stream(sql, params)
     with connection.cursor() as cursor:
         cursor.cursor.adapters.register_loader("text", _TextAsBytes)  # this cursor only
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
+
+
+def _stream(sql: str, params: dict) -> Iterator[bytes]:
+    """A list of objects' JSON texts, in pieces.
+
+    The objects' texts come through psycopg's ``stream`` (ROWS_PER_READ a round trip) and are
+    handed on joined, ROWS_PER_PIECE objects a piece: PostgreSQL writes the next objects while
+    the web server sends the last ones, and the web worker holds one piece, not the answer (a
+    30-day window of hot transients is tens of MB; docs/benchmarks.md). Runs as the response is
+    sent: a failure past the first piece cuts the answer short (the client's JSON reader
+    reports it) and is logged by the web server."""
+    with connection.cursor() as cursor:
+        pg = cursor.cursor
+        pg.adapters.register_loader("text", _TextAsBytes)  # this cursor only
+        yield b"["
+        piece: list[bytes] = []
+        separator = b""
+        for (text,) in pg.stream(sql, params, size=ROWS_PER_READ):
+            piece.append(text)
+            if len(piece) == ROWS_PER_PIECE:
+                yield separator + b", ".join(piece)
+                piece, separator = [], b", "
+        if piece:
+            yield separator + b", ".join(piece)
+        yield b"]"
 
 
 def _until(mjd_now: float | None) -> float:
@@ -173,18 +212,31 @@ def known_objects(object_ids: list[int]) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def ltcv(object_ids: list[int], mjd_now: float | None, shape: Shape) -> bytes:
+def ltcv(object_ids: list[int], mjd_now: float | None, shape: Shape) -> bytes | Iterator[bytes]:
     """The JSON text of the objects' light curves (the value of the answer's ``diaobject``)."""
-    return _run(light_curves_sql(ASKED_SQL, shape), {"object_ids": object_ids, "mjd_now": _until(mjd_now)})
+    return _answer(light_curves_sql(ASKED_SQL, shape), {"object_ids": object_ids, "mjd_now": _until(mjd_now)}, shape)
 
 
-def hot_transients(since: float, mjd_now: float | None, shape: Shape, gentypes: list[int] | None = None) -> bytes:
+def hot_transients(
+    since: float, mjd_now: float | None, shape: Shape, gentypes: list[int] | None = None
+) -> bytes | Iterator[bytes]:
     """The JSON text of the light curves of the objects detected in [since, mjd_now]."""
     chosen = DETECTED_SQL if gentypes is None else DETECTED_OF_GENTYPES_SQL
     params = {"since": since, "until": _until(mjd_now), "mjd_now": _until(mjd_now), "gentypes": gentypes}
-    return _run(light_curves_sql(chosen, shape), params)
+    return _answer(light_curves_sql(chosen, shape), params, shape)
 
 
-def wrap(diaobject: bytes) -> bytes:
-    """The whole answer around the JSON text of ``diaobject``."""
-    return b'{"status": "ok", "diaobject": ' + diaobject + b"}"
+ANSWER_START = b'{"status": "ok", "diaobject": '
+
+
+def wrap(diaobject: bytes | Iterator[bytes]) -> bytes | Iterator[bytes]:
+    """The whole answer around the JSON text of ``diaobject`` (whole, or in pieces)."""
+    if isinstance(diaobject, bytes):
+        return ANSWER_START + diaobject + b"}"
+    return _wrapped(diaobject)
+
+
+def _wrapped(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    yield ANSWER_START
+    yield from pieces
+    yield b"}"

@@ -31,10 +31,16 @@ def call(client, route: str, body, method: str = "post"):
     return client.generic(method.upper(), f"/elasticc2/{route}", data, content_type="application/json")
 
 
+def body(response) -> bytes:
+    """The body, whether sent whole or streamed (ltcv/gethottransients formats 0 and 1)."""
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
 def ok(response) -> dict:
-    assert response.status_code == 200, (response.status_code, response.content[:300])
+    content = body(response)
+    assert response.status_code == 200, (response.status_code, content[:300])
     assert response["Content-Type"] == "application/json"
-    answer = json.loads(response.content)
+    answer = json.loads(content)
     assert answer["status"] == "ok"
     return answer
 

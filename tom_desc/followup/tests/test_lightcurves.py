@@ -1,6 +1,8 @@
 """/elasticc2/ltcv and /elasticc2/gethottransients on the hand-built objects (handbuilt.py): which
 objects, which points, the three answer formats, host information, and every kind of bad input."""
 
+import json
+
 import pytest
 
 from followup.lightcurves import HOST_COLUMNS
@@ -167,3 +169,45 @@ def test_who_may_call_and_how(clients, objects):
     csrf = type(clients["user"])(enforce_csrf_checks=True)
     csrf.cookies = clients["user"].cookies
     assert call(csrf, "ltcv", {"objectid": 1001}).status_code == 403  # a session POST needs the CSRF header
+
+
+@pytest.mark.parametrize("per_piece", [1, 2, 1000])
+def test_lists_of_objects_are_streamed_in_pieces_that_join_into_one_answer(clients, objects, monkeypatch, per_piece):
+    """Formats 0 and 1 go out an object text at a time (lightcurves._answer): whatever the piece
+    size, the pieces join into the same JSON; format 2 is sent whole."""
+    from followup import lightcurves
+
+    monkeypatch.setattr(lightcurves, "ROWS_PER_PIECE", per_piece)
+    monkeypatch.setattr(lightcurves, "ROWS_PER_READ", 1)
+    response = call(clients["user"], "ltcv", {"objectids": [1004, 1002, 1001]})
+    assert response.streaming
+    pieces = list(response.streaming_content)
+    assert len(pieces) == 4 + {1: 3, 2: 2, 1000: 1}[per_piece]  # prefix, "[", the objects, "]", "}"
+    answer = json.loads(b"".join(pieces))
+    assert ids(answer) == [1001, 1002, 1004]
+    assert [o["photometry"] for o in answer["diaobject"]] == [expected_curve(i) for i in (1001, 1002, 1004)]
+    hot = call(clients["user"], "gethottransients", {"detected_since_mjd": 60045, "return_format": 1})
+    assert hot.streaming and [o["objectid"] for o in json.loads(b"".join(hot.streaming_content))["diaobject"]] == [
+        1002,
+        1004,
+    ]
+    whole = call(clients["user"], "ltcv", {"objectids": [1001, 1002], "return_format": 2})
+    assert not whole.streaming and json.loads(whole.content)["diaobject"]["objectid"] == [1001, 1002]
+
+
+@pytest.mark.django_db
+def test_a_failure_mid_stream_ends_the_answer_short_never_closed(monkeypatch):
+    """Pieces already sent stay sent; the error surfaces where the rest would be, and the
+    closing brackets never come, so no client can take a cut answer for a whole one."""
+    from psycopg.errors import DivisionByZero
+
+    from followup import lightcurves
+
+    monkeypatch.setattr(lightcurves, "ROWS_PER_PIECE", 1)
+    monkeypatch.setattr(lightcurves, "ROWS_PER_READ", 1)
+    failing = "SELECT CASE WHEN i < 3 THEN '{}' ELSE (1 / (i - i))::text END FROM generate_series(1, 5) i"
+    pieces = lightcurves.wrap(lightcurves._stream(failing, {}))
+    sent = [next(pieces) for _ in range(4)]
+    assert sent == [lightcurves.ANSWER_START, b"[", b"{}", b", {}"]
+    with pytest.raises(DivisionByZero):
+        next(pieces)
