@@ -52,7 +52,7 @@ ROWS_PER_PIECE = 2000  # objects a piece of the response (about 1 MB)
 # before mjd_now and the arrays are sliced to that many. An object without points there has no
 # row or a count of 0, and drops out, as in the original. Both lookups are LATERAL with OFFSET 0
 # so that PostgreSQL probes each table's key once per chosen object, in id order: left to
-# itself it hashed the chosen ids and read the whole light-curve table (in parallel), 2-3x
+# itself it hashed the chosen ids and read the whole light-curve table (in parallel), 2x
 # slower for a 30-day window (bench/bench_followup.py). Gathering the points from
 # elasticc2_diaforcedsource per object instead cost a probe and a sort an object, about 17 us.
 LIGHT_CURVES_SQL = """
