@@ -7,6 +7,7 @@ them at a real PostgreSQL by configuration alone.
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,21 @@ def require(path: Path, how: str) -> Path:
     if not path.exists():
         pytest.fail(f"{path} is missing; {how}", pytrace=False)
     return path
+
+
+def a_session_waits_on_a_lock(timeout: float = 10.0) -> bool:
+    """True once some session of the test database waits on a lock, False after `timeout` s.
+
+    Tests of concurrent writers use it to let the first writer commit only once the second
+    is really blocked behind it; otherwise the second may simply run after the first."""
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cur:
+        while True:
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if cur.fetchone()[0]:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)

@@ -31,6 +31,7 @@ format-2 answer, which it sends as it is.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection
@@ -167,14 +168,21 @@ class _TextAsBytes(Loader):
         return bytes(data)
 
 
+@contextmanager
+def _bytes_cursor() -> Iterator:
+    """A psycopg cursor of Django's connection that reads text as bytes (this cursor only)."""
+    with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("text", _TextAsBytes)
+        yield cursor.cursor
+
+
 def _answer(sql: str, params: dict, shape: Shape) -> bytes | Iterator[bytes]:
     """The JSON text of ``diaobject``: whole for format 2, in pieces (``_stream``) otherwise."""
     if streamed(shape):
         return _stream(sql, params)
-    with connection.cursor() as cursor:
-        cursor.cursor.adapters.register_loader("text", _TextAsBytes)  # this cursor only
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0]
+    with _bytes_cursor() as pg:
+        pg.execute(sql, params)
+        return pg.fetchone()[0]
 
 
 def _stream(sql: str, params: dict) -> Iterator[bytes]:
@@ -186,9 +194,7 @@ def _stream(sql: str, params: dict) -> Iterator[bytes]:
     30-day window of hot transients is tens of MB; docs/benchmarks.md). Runs as the response is
     sent: a failure past the first piece cuts the answer short (the client's JSON reader
     reports it) and is logged by the web server."""
-    with connection.cursor() as cursor:
-        pg = cursor.cursor
-        pg.adapters.register_loader("text", _TextAsBytes)  # this cursor only
+    with _bytes_cursor() as pg:
         yield b"["
         piece: list[bytes] = []
         separator = b""

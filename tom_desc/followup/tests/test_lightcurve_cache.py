@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connection, connections, transaction
 
+from devstack.pytest_plugin import a_session_waits_on_a_lock
 from followup.tests import handbuilt
 
 CACHE_SQL = "SELECT diaobject_id, mjd, band, flux, fluxerr FROM followup_lightcurve ORDER BY diaobject_id"
@@ -113,14 +114,8 @@ def test_two_transactions_adding_points_to_one_object_lose_none():
     assert a_inserted.wait(10)
     b = threading.Thread(target=writer, args=([12, 1, 60002.0, "i", 3.0, 0.3],))
     b.start()
-    with connection.cursor() as cur:
-        for _ in range(200):  # B really waits on A's lock before A commits
-            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-            if cur.fetchone()[0]:
-                break
-            threading.Event().wait(0.05)
-        else:
-            pytest.fail("writer B never waited for writer A")
+    if not a_session_waits_on_a_lock():
+        pytest.fail("writer B never waited for writer A")
     a_commit.set()
     a.join(20)
     b.join(20)

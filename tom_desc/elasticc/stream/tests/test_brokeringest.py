@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection, connections, transaction
 
+from devstack.pytest_plugin import a_session_waits_on_a_lock
 from elasticc.models import BrokerClassification, BrokerClassifier, BrokerMessage
 from elasticc.stream import ingest
 from elasticc.stream.ingest import InvalidBrokerMessage, KafkaOrigin, store_broker_messages, validate_classification
@@ -286,14 +287,8 @@ def test_concurrent_writer_of_the_same_message_loses_the_race_gracefully():
     tb.start()
     assert a_stored.wait(10)
     # Wait until B is really blocked on A's row lock, then let A commit.
-    with connection.cursor() as cur:
-        for _ in range(200):
-            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-            if cur.fetchone()[0]:
-                break
-            threading.Event().wait(0.05)
-        else:
-            pytest.fail("writer B never waited on writer A")
+    if not a_session_waits_on_a_lock():
+        pytest.fail("writer B never waited on writer A")
     a_commit.set()
     ta.join(20)
     tb.join(20)
