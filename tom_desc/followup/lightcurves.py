@@ -51,25 +51,25 @@ ROWS_PER_PIECE = 2000  # objects a piece of the response (about 1 MB)
 # The chosen objects' light curves from followup_lightcurve, each cut at mjd_now ('Infinity' when
 # not given): its times are sorted, so width_bucket (a binary search) counts the points at or
 # before mjd_now and the arrays are sliced to that many. An object without points there has no
-# row or a count of 0, and drops out, as in the original. Both lookups are LATERAL with OFFSET 0
-# so that PostgreSQL probes each table's key once per chosen object, in id order: left to
-# itself it hashed the chosen ids and read the whole light-curve table (in parallel), 2x
-# slower for a 30-day window (bench/bench_followup.py). Gathering the points from
-# elasticc2_diaforcedsource per object instead cost a probe and a sort an object, about 17 us.
+# row or a count of 0, and drops out, as in the original.
+#
+# The joins are the planner's to choose. For a hot-transients window of tens of thousands of
+# objects it runs them in parallel workers (the detected objects grouped per partition of
+# elasticc2_diasource, their light curves probed by key, the objects read in parallel), each
+# worker writing its objects' JSON, and a Gather Merge puts them in id order: at BENCH_SCALE=1
+# a 30-day window (60,000 objects) took 0.43-0.45 s instead of 0.63-0.70 s when each table was
+# probed per object from one process, as OFFSET 0 fences once made it (docs/benchmarks.md,
+# "Follow-up reads"). ltcv's thousand objects are too few for workers: one process probes them.
 LIGHT_CURVES_SQL = """
-WITH lc AS (
-    SELECT c.diaobject_id, l.mjd, l.band, l.flux, l.fluxerr
-    FROM ({chosen} ORDER BY 1) c
-    CROSS JOIN LATERAL (
-        SELECT l.mjd[1:n.k] AS mjd, l.band[1:n.k] AS band, l.flux[1:n.k] AS flux, l.fluxerr[1:n.k] AS fluxerr
-        FROM followup_lightcurve l
-        CROSS JOIN LATERAL (SELECT width_bucket(%(mjd_now)s::float8, l.mjd) AS k) n
-        WHERE l.diaobject_id = c.diaobject_id AND n.k > 0
-        OFFSET 0
-    ) l
-)
-SELECT {answer} FROM lc
-CROSS JOIN LATERAL (SELECT * FROM elasticc2_diaobject o WHERE o.diaobject_id = lc.diaobject_id OFFSET 0) o
+SELECT {answer} FROM ({chosen}) c
+CROSS JOIN LATERAL (
+    SELECT l.diaobject_id, l.mjd[1:n.k] AS mjd, l.band[1:n.k] AS band, l.flux[1:n.k] AS flux,
+           l.fluxerr[1:n.k] AS fluxerr
+    FROM followup_lightcurve l
+    CROSS JOIN LATERAL (SELECT width_bucket(%(mjd_now)s::float8, l.mjd) AS k) n
+    WHERE l.diaobject_id = c.diaobject_id AND n.k > 0
+) lc
+JOIN elasticc2_diaobject o ON o.diaobject_id = c.diaobject_id
 """
 
 # ltcv: the objects asked for (each once).
@@ -77,17 +77,20 @@ ASKED_SQL = "SELECT DISTINCT unnest(%(object_ids)s::bigint[]) AS diaobject_id"
 
 # gethottransients: objects with a detection (elasticc2_diasource) in [since, until], read from
 # elasticc2_diasource_time, (midpointtai) INCLUDE (diaobject_id), in each partition: the index
-# alone answers. The original's newest rule (an
-# older one took forced points with S/N >= 5).
+# alone answers. GROUP BY, not DISTINCT: with enable_partitionwise_aggregate (on in the site's
+# servers: k8s, docker-compose, devstack) each partition is grouped apart, by a parallel worker.
+# The original's newest rule (an older one took forced points with S/N >= 5).
 DETECTED_SQL = """
-    SELECT DISTINCT s.diaobject_id FROM elasticc2_diasource s
+    SELECT s.diaobject_id FROM elasticc2_diasource s
     WHERE s.midpointtai >= %(since)s AND s.midpointtai <= %(until)s
+    GROUP BY s.diaobject_id
 """
 # ... of the given truth gentypes (cheat_gentypes; the truth is elasticc_admin's to read).
 DETECTED_OF_GENTYPES_SQL = """
-    SELECT DISTINCT s.diaobject_id FROM elasticc2_diasource s
+    SELECT s.diaobject_id FROM elasticc2_diasource s
     JOIN elasticc2_diaobjecttruth t ON t.diaobject_id = s.diaobject_id AND t.gentype = ANY(%(gentypes)s::int[])
     WHERE s.midpointtai >= %(since)s AND s.midpointtai <= %(until)s
+    GROUP BY s.diaobject_id
 """
 
 # Which known objects exist among ids asked for (the rest is an error naming them).

@@ -211,3 +211,58 @@ def test_a_failure_mid_stream_ends_the_answer_short_never_closed(monkeypatch):
     assert sent == [lightcurves.ANSWER_START, b"[", b"{}", b", {}"]
     with pytest.raises(DivisionByZero):
         next(pieces)
+
+
+# Planner costs under which PostgreSQL builds even the few hand-built objects' answer in parallel
+# workers, as it does for a real window of tens of thousands (followup/lightcurves.py).
+PARALLEL_EVEN_WHEN_SMALL = [
+    "SET LOCAL parallel_setup_cost = 0",
+    "SET LOCAL parallel_tuple_cost = 0",
+    "SET LOCAL min_parallel_table_scan_size = 0",
+    "SET LOCAL min_parallel_index_scan_size = 0",
+]
+
+
+def gathered(node: dict, table: str, below_gather: bool = False) -> list[bool]:
+    """For each scan of ``table`` in an EXPLAIN (FORMAT JSON) plan: whether parallel workers run
+    it (it lies below a Gather or Gather Merge)."""
+    below_gather = below_gather or node["Node Type"] in ("Gather", "Gather Merge")
+    found = [below_gather] if node.get("Relation Name") == table else []
+    for child in node.get("Plans", []):
+        found += gathered(child, table, below_gather)
+    return found
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("return_format, host", [(0, False), (1, True), (2, True)])
+def test_an_answer_built_by_parallel_workers_is_the_same_answer(objects, return_format, host):
+    """A hot-transients window's light curves are probed and written by parallel workers whose
+    rows a Gather Merge (or the ordered aggregate of format 2) puts back in id order. Forced
+    into such a plan (checked), the answer is byte for byte the one-process answer, in every
+    format, and holds the objects detected in the window."""
+    from django.db import connection
+
+    from followup import lightcurves as lc
+
+    shape = lc.Shape(return_format, host)
+
+    def answer() -> bytes:
+        text = lc.hot_transients(60000.0, 60100.0, shape)
+        return text if isinstance(text, bytes) else b"".join(text)
+
+    def workers_probe_light_curves() -> bool:
+        params = {"since": 60000.0, "until": 60100.0, "mjd_now": 60100.0}
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + lc.light_curves_sql(lc.DETECTED_SQL, shape), params)
+            (probed,) = gathered(cursor.fetchone()[0][0]["Plan"], "followup_lightcurve")
+            return probed
+
+    assert not workers_probe_light_curves()  # too few rows to be worth workers
+    one_process = answer()
+    with connection.cursor() as cursor:
+        for setting in PARALLEL_EVEN_WHEN_SMALL:
+            cursor.execute(setting)
+    assert workers_probe_light_curves()
+    assert answer() == one_process
+    listed = json.loads(one_process)
+    assert (listed["objectid"] if return_format == 2 else [o["objectid"] for o in listed]) == [1001, 1002, 1004]
