@@ -2,6 +2,8 @@
 
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,15 +22,10 @@ def _database_url(settings_dict: dict) -> str:
     )
 
 
-@pytest.fixture(scope="session")
-def live_server_url(django_db_setup, django_db_blocker):
-    """http://127.0.0.1:PORT of a gunicorn (2 workers) serving the test database.
-
-    The server runs in its own processes and sees only committed data: tests that
-    use it need ``@pytest.mark.django_db(transaction=True)``. The flush after such a
-    test empties every table; the elasticc app's post_migrate handler then restores
-    the taxonomy rows and groups.
-    """
+@contextmanager
+def serving_site(workers: int = 2, **extra_env: str) -> Iterator[str]:
+    """http://127.0.0.1:PORT of a gunicorn serving the test database (its own processes; it sees
+    only committed data), stopped on leaving. ``extra_env``: settings of this server only."""
     from django.db import connection
 
     port = free_port()
@@ -39,10 +36,11 @@ def live_server_url(django_db_setup, django_db_blocker):
         STATIC_MANIFEST="0",
         WHITENOISE_USE_FINDERS="1",
         PYTHONPATH=str(PROJECT_DIR),
+        **extra_env,
     )
     log_path = PROJECT_DIR.parent / "var" / f"gunicorn-test-{port}.log"
     log_path.unlink(missing_ok=True)
-    proc = gunicorn.start(port, env, log_path, workers=2, timeout=120, extra_args=["--preload"])
+    proc = gunicorn.start(port, env, log_path, workers=workers, timeout=120, extra_args=["--preload"])
     url = f"http://127.0.0.1:{port}"
     try:
         gunicorn.wait_until_serving(url, proc, log_path)
@@ -53,6 +51,24 @@ def live_server_url(django_db_setup, django_db_blocker):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def start_site(django_db_setup):
+    """``serving_site``, for a test that needs a server of its own (other settings, several)."""
+    return serving_site
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup, django_db_blocker):
+    """http://127.0.0.1:PORT of a gunicorn (2 workers) serving the test database for the session.
+
+    Tests that use it need ``@pytest.mark.django_db(transaction=True)``: it sees only committed
+    data. The flush after such a test empties every table; the elasticc app's post_migrate
+    handler then restores the taxonomy rows and groups.
+    """
+    with serving_site() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,8 @@ from pathlib import Path
 from tom_common.default_settings import *
 from tom_common.default_settings import TOMTOOLKIT_AUTHENTICATION_BACKENDS, TOMTOOLKIT_INSTALLED_APPS
 
-from tom_desc.env import database_config, env_bool, env_int, env_list, env_secret, env_str
+from tom_desc.env import database_config, env_bool, env_choice, env_int, env_list, env_secret, env_str
+from tom_desc.lib.cache import SHARED_CACHE_TABLE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BASE_DIR.parent
@@ -191,11 +192,18 @@ LOGGING = {
     },
 }
 
+# The cache holds the login lockout counters (django-allauth's rate limits, docs/deploy.md).
+# CACHE_BACKEND=file: a directory (CACHE_DIR) that only one host's web workers share, enough for
+# one web server; =database: the table ops' migration makes, which every web pod shares, so that
+# three pods lock a password guesser out after the same five failures as one pod does.
+CACHE_BACKEND = env_choice("CACHE_BACKEND", ("file", "database"), "file")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": env_str("CACHE_DIR", os.path.join(tempfile.gettempdir(), "tom_desc_cache")),
     }
+    if CACHE_BACKEND == "file"
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": SHARED_CACHE_TABLE}
 }
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 

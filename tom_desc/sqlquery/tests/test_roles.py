@@ -80,7 +80,7 @@ def test_grants_follow_the_rules():
     )
     assert admin == elasticc
     others = relations() - elasticc
-    assert {"auth_user", "authtoken_token", "django_session", "sqlquery_longquery"} <= others
+    assert {"auth_user", "authtoken_token", "django_session", "sqlquery_longquery", "tom_desc_cache"} <= others
     assert not (ro | admin) & others
     assert {"elasticc_diaobjecttruth", "elasticc_diatruth", "elasticc_diaobject"} <= admin - ro
     # only SELECT, nothing else

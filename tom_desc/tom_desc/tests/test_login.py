@@ -4,6 +4,8 @@ Basic) limited by the same lockout and closed to password-only access for two-fa
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import pytest
 import requests
 from allauth.mfa.models import Authenticator
@@ -155,3 +157,62 @@ def test_the_login_page_asks_two_factor_accounts_for_their_code(live_server_url,
     assert rqs.get(f"{live_server_url}/elasticc/diaobject/", timeout=30).status_code == 401
     page = rqs.get(f"{live_server_url}/targets/", timeout=30)
     assert "/accounts/login/" in page.url  # still anonymous
+
+
+@pytest.fixture
+def empty_shared_cache():
+    """The database cache's table (ops' migration) is no model: the flush after a test leaves it."""
+    from django.db import connection
+
+    from tom_desc.lib.cache import SHARED_CACHE_TABLE
+
+    def empty() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {SHARED_CACHE_TABLE}")
+
+    empty()
+    yield
+    empty()
+
+
+def guesses_then_the_password(pods: list[str]) -> tuple[list[int], bool]:
+    """Five wrong passwords for the victim, spread over the web pods in turn as a load balancer
+    spreads them, then the right one at the pod that saw the fewest: the statuses, and whether
+    the right password logged in."""
+    statuses = [original_login(pods[i % len(pods)], "victim", f"wrong-{i}")[1].status_code for i in range(5)]
+    rqs, res = original_login(pods[-1], "victim", PASSWORD)
+    return [*statuses, res.status_code], "sessionid" in rqs.cookies
+
+
+def test_web_pods_share_one_lockout_with_the_database_cache(start_site, victim, empty_shared_cache, tmp_path):
+    """CACHE_BACKEND=database (the k8s and docker-compose setting): three pods, each with a cache
+    directory of its own, still lock the guesser out after five failures in all."""
+    from django.db import connection
+
+    from tom_desc.lib.cache import SHARED_CACHE_TABLE
+
+    with ExitStack() as pods:
+        urls = [
+            pods.enter_context(start_site(workers=1, CACHE_BACKEND="database", CACHE_DIR=str(tmp_path / f"pod{i}")))
+            for i in range(3)
+        ]
+        assert guesses_then_the_password(urls) == ([200] * 5 + [429], False)
+        for url in urls:  # every pod refuses now, the right password included
+            rqs, res = original_login(url, "victim", PASSWORD)
+            assert res.status_code == 429 and "sessionid" not in rqs.cookies
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {SHARED_CACHE_TABLE} WHERE cache_key LIKE %s", ["%login_failed%"])
+        assert cursor.fetchone()[0] > 0  # the counters are in the shared table
+    assert not any((tmp_path / f"pod{i}").exists() and any((tmp_path / f"pod{i}").iterdir()) for i in range(3))
+
+
+def test_with_the_file_cache_each_pod_counts_alone(start_site, victim, tmp_path):
+    """Why the database cache exists: with CACHE_BACKEND=file and a directory per pod (the default
+    outside k8s), three pods that saw five failures between them let the password through
+    (docs/deploy.md says so)."""
+    with ExitStack() as pods:
+        urls = [
+            pods.enter_context(start_site(workers=1, CACHE_BACKEND="file", CACHE_DIR=str(tmp_path / f"pod{i}")))
+            for i in range(3)
+        ]
+        assert guesses_then_the_password(urls) == ([200] * 6, True)

@@ -52,6 +52,13 @@ def test_bad_boolean_is_named():
     assert "DEBUG='maybe' is not a boolean" in result.stderr
 
 
+def test_unknown_cache_backend_is_named():
+    base = {"DATABASE_URL": "postgres://u@localhost/db", "DJANGO_SECRET_KEY": "x"}
+    result = django_setup({**base, "CACHE_BACKEND": "redis"})
+    assert result.returncode != 0
+    assert "CACHE_BACKEND='redis' is not one of file, database" in result.stderr
+
+
 @pytest.mark.parametrize(
     "env",
     [
