@@ -197,13 +197,21 @@ LOGGING = {
 # one web server; =database: the table ops' migration makes, which every web pod shares, so that
 # three pods lock a password guesser out after the same five failures as one pod does.
 CACHE_BACKEND = env_choice("CACHE_BACKEND", ("file", "database"), "file")
+# Django culls a third of a full cache at random, and its default of 300 entries lets anyone who
+# fails 300 logins under other names wipe a victim's counters: keep room for an attack's worth.
+CACHE_MAX_ENTRIES = env_int("CACHE_MAX_ENTRIES", 100_000)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": env_str("CACHE_DIR", os.path.join(tempfile.gettempdir(), "tom_desc_cache")),
+        "OPTIONS": {"MAX_ENTRIES": CACHE_MAX_ENTRIES},
     }
     if CACHE_BACKEND == "file"
-    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": SHARED_CACHE_TABLE}
+    else {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": SHARED_CACHE_TABLE,
+        "OPTIONS": {"MAX_ENTRIES": CACHE_MAX_ENTRIES},
+    }
 }
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
