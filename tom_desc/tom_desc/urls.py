@@ -3,8 +3,6 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from apitokens.password_auth import ObtainTokenView
-from ops.views import UserListForAdmins
 from tom_desc.accounts import LoginView
 from tom_desc.home import HomeView
 
@@ -25,8 +23,8 @@ urlpatterns = [
     # the login page answers 429 when locked out; /api/token-auth/ is limited like it and
     # refuses accounts with two-factor authentication; /users/ is for administrators only.
     path("accounts/login/", LoginView.as_view(), name="login"),
-    path("api/token-auth/", ObtainTokenView.as_view(), name="api-token-auth"),
-    path("users/", UserListForAdmins.as_view(), name="user-list"),
+    path("", include("apitokens.site_urls")),  # api/token-auth/
+    path("", include("ops.site_urls")),  # users/
     # Own REST API token: create / revoke (apitokens app), before allauth's accounts/ routes.
     path("accounts/api-token/", include("apitokens.urls")),
     path("db/", include("sqlquery.urls")),  # SQL for analysts (docs/sqlquery.md)

@@ -4,7 +4,8 @@ Basic) limited by the same lockout and closed to password-only access for two-fa
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -177,6 +178,17 @@ def empty_shared_cache():
     empty()
 
 
+@contextmanager
+def three_pods(start_site, tmp_path, cache_backend: str) -> Iterator[list[str]]:
+    """Three web servers on one database, as k8s runs the site, each with a cache directory of
+    its own (a pod's /tmp) and the given CACHE_BACKEND: their URLs."""
+    with ExitStack() as pods:
+        yield [
+            pods.enter_context(start_site(workers=1, CACHE_BACKEND=cache_backend, CACHE_DIR=str(tmp_path / f"pod{i}")))
+            for i in range(3)
+        ]
+
+
 def guesses_then_the_password(pods: list[str]) -> tuple[list[int], bool]:
     """Five wrong passwords for the victim, spread over the web pods in turn as a load balancer
     spreads them, then the right one at the pod that saw the fewest: the statuses, and whether
@@ -193,11 +205,7 @@ def test_web_pods_share_one_lockout_with_the_database_cache(start_site, victim, 
 
     from tom_desc.lib.cache import SHARED_CACHE_TABLE
 
-    with ExitStack() as pods:
-        urls = [
-            pods.enter_context(start_site(workers=1, CACHE_BACKEND="database", CACHE_DIR=str(tmp_path / f"pod{i}")))
-            for i in range(3)
-        ]
+    with three_pods(start_site, tmp_path, "database") as urls:
         assert guesses_then_the_password(urls) == ([200] * 5 + [429], False)
         for url in urls:  # every pod refuses now, the right password included
             rqs, res = original_login(url, "victim", PASSWORD)
@@ -212,11 +220,7 @@ def test_with_the_file_cache_each_pod_counts_alone(start_site, victim, tmp_path)
     """Why the database cache exists: with CACHE_BACKEND=file and a directory per pod (the default
     outside k8s), three pods that saw five failures between them let the password through
     (docs/deploy.md says so)."""
-    with ExitStack() as pods:
-        urls = [
-            pods.enter_context(start_site(workers=1, CACHE_BACKEND="file", CACHE_DIR=str(tmp_path / f"pod{i}")))
-            for i in range(3)
-        ]
+    with three_pods(start_site, tmp_path, "file") as urls:
         assert guesses_then_the_password(urls) == ([200] * 6, True)
 
 
