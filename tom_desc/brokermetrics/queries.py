@@ -24,8 +24,8 @@ from brokermetrics.models import (
     MetricsRefresh,
 )
 from brokermetrics.refresh import DELAY_EDGES, delay_bin_label
-from elasticc.pages.summary import exact_count_allowed
 from tom_desc.lib.groups import is_admin
+from tom_desc.lib.rowcounts import exact_count_allowed
 
 LEVELS = campaigns.ELASTICC.level_names  # ELAsTiCC's; each campaign's are campaign.level_names
 Campaign = MetricsCampaign | str

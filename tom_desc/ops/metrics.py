@@ -31,10 +31,10 @@ from django.utils import timezone
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from elasticc.pages.summary import alert_counts
 from elasticc.stream.pollstatus import brokerpoll_status
 from sqlquery.models import LongQuery
 from tom_desc.lib.metrics import process_registry
+from tom_desc.lib.rowcounts import alert_counts
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ Why a page of its own: a newcomer lands here first and must see what the site ho
 campaigns of simulated LSST alerts and the brokers' classifications of them) and where each thing
 is: objects, hot transients, wanted spectra, broker pages, SQL and the REST API, and how to get
 them into Python. Like every page of the site it is for logged-in users (the toolkit's LOCKED
-auth strategy sends others to the login page). Counts are read cheaply (elasticc/pages/summary.py:
+auth strategy sends others to the login page). Counts are read cheaply (tom_desc/lib/rowcounts.py:
 exact for small tables, the planner's statistics for big ones).
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.views.generic import TemplateView
 
-from elasticc.pages import summary
+from tom_desc.lib import rowcounts
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,8 @@ class HomeView(LoginRequiredMixin, TemplateView):
             {
                 "campaign": campaign,
                 "counts": [
-                    summary.count_table(campaign.objects_table, "objects"),
-                    summary.count_table(campaign.sources_table, "detections"),
+                    rowcounts.count_table(campaign.objects_table, "objects"),
+                    rowcounts.count_table(campaign.sources_table, "detections"),
                 ],
             }
             for campaign in CAMPAIGNS

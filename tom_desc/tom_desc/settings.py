@@ -301,7 +301,7 @@ ELASTICC2_FAKEBROKER_TOPIC = env_str("ELASTICC2_FAKEBROKER_TOPIC", "elasticc2-fa
 # Hash partitions for the per-object tables; changing it needs a new migration.
 ELASTICC_HASH_PARTITIONS = 16
 # The summary page counts a table exactly when its heap is at most this big, otherwise it
-# shows the planner's statistics (see elasticc/pages/summary.py).
+# shows the planner's statistics (see tom_desc/lib/rowcounts.py).
 SUMMARY_EXACT_COUNT_MAX_BYTES = env_int("SUMMARY_EXACT_COUNT_MAX_BYTES", 64 * 1024 * 1024)
 
 # ---- brokerpoll (elasticc/management/commands/brokerpoll.py, docs/brokerpoll.md) ---------

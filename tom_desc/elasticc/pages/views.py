@@ -1,5 +1,5 @@
 """ELAsTiCC pages (HTML). Views stay thin: query strings are read by elasticc/pages/forms.py, the
-queries live in elasticc/pages/summary.py, search.py, object_page.py, classifiers.py and
+queries live in elasticc/pages/summary.py (with tom_desc/lib/rowcounts.py), search.py, object_page.py, classifiers.py and
 elasticc/stream/pollstatus.py (brokerpoll's heartbeats); other apps add sections to the landing
 page and the summary through elasticc/pages/sections.py.
 docs/pages.md describes every page."""
@@ -16,6 +16,7 @@ from elasticc import taxonomy
 from elasticc.pages import classifiers, object_page, search, sections, summary
 from elasticc.pages.forms import ObjectSearchForm
 from elasticc.stream import pollstatus
+from tom_desc.lib import rowcounts
 from tom_desc.lib.groups import is_admin
 
 
@@ -45,7 +46,7 @@ class SummaryView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["tables"] = summary.table_counts()
-        context["alerts"] = summary.alert_counts()
+        context["alerts"] = rowcounts.alert_counts()
         context["brokerpoll"] = pollstatus.brokerpoll_status()
         context["stale_after"] = getattr(settings, "BROKERPOLL_STALE_AFTER", pollstatus.DEFAULT_STALE_AFTER)
         context["sections"] = sections.render(sections.SUMMARY, self.request)
@@ -68,8 +69,8 @@ class IndexView(LoginRequiredMixin, TemplateView):
             "elasticc_brokerclassifier",
             "elasticc_brokermessage",
         }
-        context["tables"] = [summary.count_table(t, label) for t, label in summary.TABLES if t in wanted]
-        context["alerts"] = summary.alert_counts()
+        context["tables"] = [rowcounts.count_table(t, label) for t, label in summary.TABLES if t in wanted]
+        context["alerts"] = rowcounts.alert_counts()
         context["is_admin"] = is_admin(self.request.user)
         context["sections"] = sections.render(sections.INDEX, self.request)
         return context

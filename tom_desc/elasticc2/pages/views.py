@@ -11,10 +11,10 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
-from elasticc.pages import summary
 from elasticc.pages.forms import Param, QueryForm
 from elasticc.pages.views import ObjectDetailView
 from elasticc2.models import PpdbAlert
+from tom_desc.lib import rowcounts
 from tom_desc.lib.groups import is_admin
 from tom_desc.lib.numbers import is_int64
 
@@ -52,7 +52,7 @@ def latest_sent_alerts(n: int = LATEST) -> list[dict]:
 
 
 def alert_counts(request: HttpRequest) -> dict:
-    counts = summary.alert_counts("elasticc2_ppdbalert", "alertsenttimestamp")
+    counts = rowcounts.alert_counts("elasticc2_ppdbalert", "alertsenttimestamp")
     if not is_admin(getattr(request, "user", None)):
         counts["unsent"] = None  # how much of the simulation is still to come is elasticc_admin's
     return counts
@@ -62,7 +62,7 @@ def landing_section(request: HttpRequest) -> dict:
     """The context of ELAsTiCC2's section on /elasticc/ (template elasticc2/_landing.html)."""
     return {
         "e2_alerts": alert_counts(request),
-        "e2_messages": summary.count_table("elasticc2_brokermessage", "Broker messages"),
+        "e2_messages": rowcounts.count_table("elasticc2_brokermessage", "Broker messages"),
     }
 
 
@@ -76,7 +76,7 @@ class IndexView(LoginRequiredMixin, TemplateView):
         admin = is_admin(self.request.user)
         tables = PUBLIC_TABLES + (ADMIN_TABLES if admin else [])
         context.update(
-            tables=[summary.count_table(t, label) for t, label in tables],
+            tables=[rowcounts.count_table(t, label) for t, label in tables],
             alerts=alert_counts(self.request),
             latest=latest_sent_alerts(),
             is_admin=admin,

@@ -6,6 +6,7 @@ from django.db import connection
 
 from elasticc.models import DiaAlert, DiaObject
 from elasticc.pages import summary
+from tom_desc.lib import rowcounts
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,7 @@ def test_small_tables_are_counted_exactly(alerts):
     assert counts["elasticc_diaobject"].rows == 20 and not counts["elasticc_diaobject"].estimate
     assert counts["elasticc_diaalert"].rows == 20 and not counts["elasticc_diaalert"].estimate
     assert counts["elasticc_classidofgentype"].rows == 93
-    assert summary.alert_counts() == {"sent": 5, "unsent": 15, "estimate": False}
+    assert rowcounts.alert_counts() == {"sent": 5, "unsent": 15, "estimate": False}
 
 
 def test_big_tables_use_planner_estimates_without_scanning(alerts, settings):
@@ -51,8 +52,8 @@ def test_big_tables_use_planner_estimates_without_scanning(alerts, settings):
     with connection.cursor() as cur:
         cur.execute("ANALYZE elasticc_diaalert")
     before = scans_in_this_transaction("elasticc_diaalert")
-    count = summary.count_table("elasticc_diaalert")
-    alert_counts = summary.alert_counts()
+    count = rowcounts.count_table("elasticc_diaalert")
+    alert_counts = rowcounts.alert_counts()
     assert scans_in_this_transaction("elasticc_diaalert") == before, "an estimate must not read the table"
     assert count.estimate
     assert count.rows == 20  # freshly analyzed statistics are exact on a table this small
