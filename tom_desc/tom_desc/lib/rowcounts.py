@@ -67,6 +67,8 @@ def _statistics(table: str, null_column: str | None = None) -> tuple[float, floa
 
 
 def count_table(table: str, label: str = "") -> Count:
+    """A table's rows: COUNT(*) when it is small, else its statistics (flagged as an estimate),
+    or, when some partition was never analysed, the planner's scaled guess."""
     if exact_count_allowed(table):
         with connection.cursor() as cur:
             cur.execute(f'SELECT COUNT(*) FROM "{table}"')
