@@ -1,7 +1,7 @@
 """ELAsTiCC pages (HTML). Views stay thin: query strings are read by elasticc/pages/forms.py, the
-queries live in elasticc/pages/summary.py (with tom_desc/lib/rowcounts.py), search.py, object_page.py, classifiers.py and
-elasticc/stream/pollstatus.py (brokerpoll's heartbeats); other apps add sections to the landing
-page and the summary through elasticc/pages/sections.py.
+queries live in elasticc/pages/summary.py (with tom_desc/lib/rowcounts.py), search.py,
+object_page.py, classifiers.py and elasticc/stream/pollstatus.py (brokerpoll's heartbeats); other
+apps add sections to the landing page and the summary through elasticc/pages/sections.py.
 docs/pages.md describes every page."""
 
 from __future__ import annotations
